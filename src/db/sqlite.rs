@@ -1,0 +1,93 @@
+//! SQLite: the zero-set-up default. One file, WAL mode, created on first start.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use uuid::Uuid;
+
+use super::{DbError, MediaRecord, MediaRepo};
+
+pub struct SqliteRepo {
+    pool: SqlitePool,
+}
+
+/// Fixed-width text, so that `ORDER BY` and `<` on the column follow time.
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl SqliteRepo {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged upload survives power loss, not only a crash of the process.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(dir) = options
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl MediaRepo for SqliteRepo {
+    async fn migrate(&self) -> Result<(), DbError> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for r in records {
+            sqlx::query(
+                "INSERT INTO media (id, name, content_type, size, sha1, width, height, original_name, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(r.id)
+            .bind(&r.name)
+            .bind(&r.content_type)
+            .bind(r.size)
+            .bind(&r.sha1)
+            .bind(r.width)
+            .bind(r.height)
+            .bind(&r.original_name)
+            .bind(timestamp(r.created_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
+        Ok(sqlx::query_as("SELECT * FROM media WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}

@@ -1,0 +1,197 @@
+//! `GET`/`HEAD /v1/media/{id}` and `/v1/files/{name}`: stream a stored file with caching,
+//! conditional and single-range support.
+//!
+//! A stored file never changes (its name is its content), so both routes may be cached forever.
+
+use actix_web::body::SizedStream;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+use uuid::Uuid;
+
+use super::error::{ApiError, Result};
+use super::media_json::MediaJson;
+use crate::media::StoredName;
+use crate::startup::AppState;
+use crate::storage::modified_time;
+
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
+const SANDBOX: &str = "default-src 'none'; sandbox";
+
+pub async fn by_id(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let name = stored_name_of(&state, &id).await?;
+    serve(&state, &req, &name).await
+}
+
+pub async fn by_name(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse> {
+    // Validated before any file system access: anything that is not a stored name is 404.
+    let name =
+        StoredName::parse(&name).map_err(|_| ApiError::not_found("no file has that name"))?;
+    serve(&state, &req, &name).await
+}
+
+pub async fn info(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+    let id = parse_id(&id)?;
+    let record = state.repo.find(id).await?.ok_or_else(|| no_media(id))?;
+    Ok(HttpResponse::Ok().json(MediaJson::from(record)))
+}
+
+/// Ids are UUIDs; anything else cannot name a record, so it is simply not found.
+pub fn parse_id(raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no media has that id (ids are UUIDs)"))
+}
+
+fn no_media(id: Uuid) -> ApiError {
+    ApiError::not_found(format!("no media has the id {id}"))
+}
+
+async fn stored_name_of(state: &AppState, raw_id: &str) -> Result<StoredName> {
+    let id = parse_id(raw_id)?;
+    let record = state.repo.find(id).await?.ok_or_else(|| no_media(id))?;
+    StoredName::parse(&record.name).map_err(|_| {
+        tracing::error!(%id, name = %record.name, "record holds an invalid stored name");
+        no_media(id)
+    })
+}
+
+async fn serve(state: &AppState, req: &HttpRequest, name: &StoredName) -> Result<HttpResponse> {
+    let Some(blob) = state
+        .blobs
+        .open(name)
+        .await
+        .map_err(|e| ApiError::io("opening a stored file", e))?
+    else {
+        return Err(ApiError::not_found("no file has that name"));
+    };
+    let etag = format!("\"{}\"", name.sha1());
+    let last_modified = modified_time(name);
+
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((header::ETAG, etag.as_str()))
+        .insert_header((
+            header::LAST_MODIFIED,
+            header::HttpDate::from(last_modified).to_string(),
+        ))
+        .insert_header((header::CACHE_CONTROL, CACHE_FOREVER))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, SANDBOX));
+
+    if is_not_modified(req, &etag, last_modified) {
+        return Ok(response.status(StatusCode::NOT_MODIFIED).finish());
+    }
+
+    let (start, len) = match requested_range(req, &etag, blob.len)? {
+        Some(range) => {
+            response.status(StatusCode::PARTIAL_CONTENT).insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{}", range.start(), range.end(), blob.len),
+            ));
+            (*range.start(), range.end() - range.start() + 1)
+        }
+        None => (0, blob.len),
+    };
+    response.insert_header((header::CONTENT_TYPE, name.format().mime()));
+    body(response, req, blob.file, start, len).await
+}
+
+async fn body(
+    mut response: HttpResponseBuilder,
+    req: &HttpRequest,
+    mut file: tokio::fs::File,
+    start: u64,
+    len: u64,
+) -> Result<HttpResponse> {
+    if req.method() == Method::HEAD {
+        // actix sends the headers of a sized body and omits the bytes for HEAD.
+        let empty = futures_util::stream::empty::<std::io::Result<bytes::Bytes>>();
+        return Ok(response.body(SizedStream::new(len, empty)));
+    }
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| ApiError::io("seeking in a stored file", e))?;
+    }
+    let stream = ReaderStream::with_capacity(file.take(len), READ_CHUNK_BYTES);
+    Ok(response.body(SizedStream::new(len, stream)))
+}
+
+/// `If-None-Match` wins over `If-Modified-Since` (RFC 9110 §13.2.2).
+fn is_not_modified(req: &HttpRequest, etag: &str, last_modified: std::time::SystemTime) -> bool {
+    if let Some(inm) = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        return inm
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag);
+    }
+    let since = req
+        .headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<header::HttpDate>().ok());
+    match since {
+        // HTTP dates have whole seconds; the stored time has milliseconds.
+        Some(since) => {
+            let since = std::time::SystemTime::from(since);
+            last_modified
+                .duration_since(since)
+                .map(|d| d.as_secs() == 0)
+                .unwrap_or(true)
+        }
+        None => false,
+    }
+}
+
+/// The single byte range to serve, if the request asks for one we honour. Multiple ranges and
+/// unparseable headers are ignored (the whole file is served, as RFC 9110 allows); a range
+/// that lies outside the file is `416`.
+fn requested_range(
+    req: &HttpRequest,
+    etag: &str,
+    len: u64,
+) -> Result<Option<std::ops::RangeInclusive<u64>>> {
+    let Some(range) = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    if let Some(if_range) = req.headers().get(header::IF_RANGE)
+        && if_range.as_bytes() != etag.as_bytes()
+    {
+        return Ok(None);
+    }
+    let Ok(parsed) = http_range_header::parse_range_header(range) else {
+        return Ok(None);
+    };
+    match parsed.validate(len) {
+        Ok(ranges) if ranges.len() == 1 => Ok(ranges.into_iter().next()),
+        Ok(_) => Ok(None),
+        Err(_) => Err(ApiError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+            format!("the file has {len} bytes; the requested range lies outside it"),
+        )
+        .with_header(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"),
+        )),
+    }
+}

@@ -1,0 +1,225 @@
+//! The one error type of the HTTP layer, answered as `application/problem+json` (RFC 9457)
+//! with a stable machine `code`. Internal details go to the log, never to the client.
+
+use std::fmt;
+use std::io;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::db::DbError;
+use crate::ingest::IngestError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// The JSON body of every error.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    pub code: &'static str,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Says which part of the request the error is about, e.g. `file 2 ("cake.jpg"): `.
+    pub fn prefix_detail(&mut self, prefix: &str) {
+        self.detail.insert_str(0, prefix);
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_request", detail)
+    }
+
+    pub fn no_file(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "no_file", detail)
+    }
+
+    /// Logs the full error chain and answers with a generic message.
+    pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %Chain(error), "{context}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; it has been logged",
+        )
+    }
+
+    pub fn io(context: &str, error: io::Error) -> Self {
+        if error.kind() == io::ErrorKind::StorageFull {
+            tracing::error!(error = %error, "{context}: storage full");
+            return Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "storage_full",
+                "the media store is out of space",
+            );
+        }
+        Self::internal(context, &error)
+    }
+
+    /// A problem for a response that some other layer (routing, an extractor) produced bare.
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, detail) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "no such resource"),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "this resource does not accept that method",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => ("file_too_large", "the request body is too large"),
+            StatusCode::REQUEST_TIMEOUT => {
+                ("request_timeout", "the request took too long to arrive")
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported_media_type", "unsupported Content-Type")
+            }
+            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "the service is unavailable"),
+            s if s.is_client_error() => {
+                ("malformed_request", "the request could not be understood")
+            }
+            _ => ("internal", "an internal error occurred; it has been logged"),
+        };
+        Self::new(status, code, detail)
+    }
+
+    fn problem(&self) -> Problem {
+        Problem {
+            type_uri: format!("urn:mediastore:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.status, self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.content_type(PROBLEM_JSON);
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), value.clone()));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        let detail = e.to_string();
+        match e {
+            IngestError::TooLarge { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", detail)
+            }
+            IngestError::Empty => Self::no_file(format!("{detail}; choose a file to upload")),
+            IngestError::UnsupportedType { .. } => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                detail,
+            ),
+            IngestError::InvalidImage { .. } | IngestError::TooManyPixels { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_image", detail)
+            }
+            IngestError::IdleTimeout(_) => {
+                Self::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", detail)
+            }
+            IngestError::Body(_) => Self::malformed(detail),
+            IngestError::Io(e) => Self::io("storing an upload", e),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        Self::internal("database", &e)
+    }
+}
+
+/// Rewrites any error response that is not problem+json yet (routing 404/405, actix's own
+/// extractor and payload errors) into one, so that every error has the same shape.
+pub fn problem_for_bare_errors<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (req, bare) = res.into_parts();
+    let mut problem = ApiError::from_status(status).error_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::CONTENT_RANGE] {
+        if let Some(value) = bare.headers().get(&name) {
+            problem.headers_mut().insert(name, value.clone());
+        }
+    }
+    let res = ServiceResponse::new(req, problem).map_into_boxed_body();
+    Ok(ErrorHandlerResponse::Response(
+        res.map_body(|_, body| EitherBody::right(body)),
+    ))
+}
+
+/// Prints an error with all its sources, for the log.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,12 @@
+//! mediastore: content-addressed media storage.
+//!
+//! Dependencies point one way: `http -> ingest -> media, storage, db`.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod ingest;
+pub mod media;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;

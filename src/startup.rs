@@ -1,0 +1,80 @@
+//! Builds the application from [`Settings`]: database, blob store, HTTP server on a bound port.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Settings;
+use crate::db::{self, MediaRepo};
+use crate::http;
+use crate::storage::BlobStore;
+
+/// Everything a request handler may use, shared through one `web::Data`.
+pub struct AppState {
+    pub settings: Settings,
+    pub repo: Arc<dyn MediaRepo>,
+    pub blobs: BlobStore,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects and migrates the database, prepares the blob store and binds
+    /// `settings.bind_addr` (port 0 picks a free port; see [`Application::port`]).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let repo = db::connect(&settings.database_url, settings.database_max_connections)
+            .await
+            .context("connecting to the database (DATABASE_URL)")?;
+        repo.migrate().await.context("migrating the database")?;
+        let blobs = BlobStore::new(&settings.upload_dir);
+        let leftovers = blobs.prepare().await.with_context(|| {
+            format!(
+                "preparing the upload directory {}",
+                settings.upload_dir.display()
+            )
+        })?;
+        if leftovers > 0 {
+            tracing::info!(leftovers, "removed staging files left by an earlier run");
+        }
+        let listener = TcpListener::bind(settings.bind_addr)
+            .with_context(|| format!("binding {}", settings.bind_addr))?;
+        let port = listener.local_addr()?.port();
+        let shutdown_timeout = settings.shutdown_timeout.as_secs();
+        let state = web::Data::new(AppState {
+            settings,
+            repo,
+            blobs,
+        });
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(http::configure_extractors)
+                .configure(http::routes)
+                .wrap(ErrorHandlers::new().default_handler(http::error::problem_for_bare_errors))
+                .wrap(from_fn(http::request_id::request_span))
+        })
+        .shutdown_timeout(shutdown_timeout)
+        .listen(listener)?
+        .run();
+        tracing::info!(port, "mediastore listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops accepting and lets requests in flight finish
+    /// (for at most `SHUTDOWN_TIMEOUT_SECS`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
