@@ -81,10 +81,21 @@ impl BlobStore {
         sha1_hex: String,
         format: ImageFormat,
     ) -> io::Result<(StoredName, DateTime<Utc>)> {
+        self.commit_at(staged, sha1_hex, format, Utc::now().timestamp_millis()).await
+    }
+
+    /// [`BlobStore::commit`] with the clock given, so that collisions can be tested.
+    pub async fn commit_at(
+        &self,
+        staged: TempPath,
+        sha1_hex: String,
+        format: ImageFormat,
+        unix_ms: i64,
+    ) -> io::Result<(StoredName, DateTime<Utc>)> {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
             let mut staged = staged;
-            let mut unix_ms = Utc::now().timestamp_millis();
+            let mut unix_ms = unix_ms;
             loop {
                 let name = StoredName::new(&sha1_hex, unix_ms, format).map_err(io::Error::other)?;
                 let shard = root.join(name.shard());

@@ -1,0 +1,11 @@
+//! Integration tests: one binary, the real app on a real socket, a fresh database (SQLite file
+//! or PostgreSQL database) and a fresh upload directory per test.
+
+mod helpers;
+mod images;
+
+mod download;
+mod errors;
+mod health;
+mod storage;
+mod upload;
