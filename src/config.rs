@@ -19,6 +19,8 @@ pub struct Settings {
     pub limits: Limits,
     pub api_key: Option<ApiKey>,
     pub unmapped_ttl: Duration,
+    /// How often the sweeper runs; zero turns it off (`mediastore gc` still sweeps once).
+    pub sweep_interval: Duration,
     pub cors_allowed_origins: Vec<String>,
     pub max_concurrent_uploads: usize,
     pub body_idle_timeout: Duration,
@@ -31,6 +33,10 @@ pub struct Settings {
 pub struct ApiKey(String);
 
 impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
     pub fn expose(&self) -> &[u8] {
         self.0.as_bytes()
     }
@@ -99,6 +105,7 @@ impl Default for Settings {
             limits: Limits::default(),
             api_key: None,
             unmapped_ttl: Duration::from_secs(86_400),
+            sweep_interval: Duration::from_secs(300),
             cors_allowed_origins: Vec::new(),
             max_concurrent_uploads: 64,
             body_idle_timeout: Duration::from_secs(30),
@@ -143,6 +150,7 @@ impl Settings {
             },
             api_key: env.get("MEDIA_API_KEY").map(ApiKey),
             unmapped_ttl: env.seconds("UNMAPPED_TTL_SECS", d.unmapped_ttl)?,
+            sweep_interval: env.seconds("SWEEP_INTERVAL_SECS", d.sweep_interval)?,
             cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
             max_concurrent_uploads,
             body_idle_timeout: env.seconds("BODY_IDLE_TIMEOUT_SECS", d.body_idle_timeout)?,

@@ -1,7 +1,10 @@
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 use mediastore::config::Settings;
 use mediastore::startup::Application;
-use mediastore::{db, telemetry};
+use mediastore::storage::BlobStore;
+use mediastore::{db, lifecycle, telemetry, verify};
 
 /// Content-addressed media storage service.
 #[derive(Parser)]
@@ -17,15 +20,26 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Sweep once: delete expired unmapped uploads and files without a record older than an hour.
+    Gc,
+    /// Re-hash every file and cross-check files and records; exit 1 if anything is wrong.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let settings = Settings::from_env().unwrap_or_else(|e| {
-        eprintln!("{e}");
-        std::process::exit(2);
-    });
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     telemetry::init(settings.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -41,6 +55,53 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             println!("migrations applied");
         }
+        Command::Gc => {
+            let repo = db::connect(&settings.database_url, 2).await?;
+            repo.migrate().await?;
+            let blobs = BlobStore::new(&settings.upload_dir);
+            let expired =
+                lifecycle::sweep_expired(repo.as_ref(), &blobs, settings.unmapped_ttl).await?;
+            for record in &expired {
+                println!("expired\t{}\t{}", record.id, record.name);
+            }
+            let orphans =
+                lifecycle::remove_orphans(repo.as_ref(), &blobs, lifecycle::ORPHAN_MIN_AGE).await?;
+            for name in &orphans {
+                println!("orphan\t{name}");
+            }
+            println!(
+                "removed {} expired uploads and {} orphan files",
+                expired.len(),
+                orphans.len()
+            );
+        }
+        Command::Verify { json } => {
+            let repo = db::connect(&settings.database_url, 2).await?;
+            let report =
+                verify::verify(repo.as_ref(), &BlobStore::new(&settings.upload_dir)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for (label, names) in [
+                    ("corrupt", &report.corrupt_files),
+                    ("missing", &report.missing_files),
+                    ("no-record", &report.files_without_record),
+                ] {
+                    names.iter().for_each(|name| println!("{label}\t{name}"));
+                }
+                println!(
+                    "checked {} files and {} records: {} corrupt, {} missing, {} without record",
+                    report.files_checked,
+                    report.records_checked,
+                    report.corrupt_files.len(),
+                    report.missing_files.len(),
+                    report.files_without_record.len()
+                );
+            }
+            if !report.is_clean() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

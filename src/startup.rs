@@ -9,8 +9,8 @@ use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
 use crate::db::{self, MediaRepo};
-use crate::http;
 use crate::storage::BlobStore;
+use crate::{http, lifecycle};
 
 /// Everything a request handler may use, shared through one `web::Data`.
 pub struct AppState {
@@ -42,6 +42,14 @@ impl Application {
         })?;
         if leftovers > 0 {
             tracing::info!(leftovers, "removed staging files left by an earlier run");
+        }
+        if !settings.sweep_interval.is_zero() {
+            lifecycle::spawn_sweeper(
+                repo.clone(),
+                blobs.clone(),
+                settings.unmapped_ttl,
+                settings.sweep_interval,
+            );
         }
         let listener = TcpListener::bind(settings.bind_addr)
             .with_context(|| format!("binding {}", settings.bind_addr))?;

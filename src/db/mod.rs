@@ -46,6 +46,69 @@ pub enum DbError {
     },
 }
 
+/// One file of a mapping request.
+#[derive(Debug, Clone)]
+pub struct MapItem {
+    pub id: Uuid,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MapError {
+    #[error("unknown ids: {0:?}")]
+    NotFound(Vec<Uuid>),
+    #[error("ids mapped to another owner: {0:?}")]
+    Conflict(Vec<Uuid>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for MapError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+/// The mapping rules, shared by both databases: every id must exist, none may belong to
+/// another owner; each record gets freshly generated metadata. `found[i]` is the current
+/// record of `items[i]`, read inside the transaction that will apply the result.
+pub fn plan_mapping(
+    owner: &str,
+    items: &[MapItem],
+    found: &[Option<MediaRecord>],
+) -> Result<Vec<Json<Metadata>>, MapError> {
+    let missing: Vec<Uuid> = items
+        .iter()
+        .zip(found)
+        .filter(|(_, r)| r.is_none())
+        .map(|(i, _)| i.id)
+        .collect();
+    if !missing.is_empty() {
+        return Err(MapError::NotFound(missing));
+    }
+    let records = found.iter().flatten();
+    let taken: Vec<Uuid> = records
+        .clone()
+        .filter(|r| r.owner.as_deref().is_some_and(|o| o != owner))
+        .map(|r| r.id)
+        .collect();
+    if !taken.is_empty() {
+        return Err(MapError::Conflict(taken));
+    }
+    Ok(records
+        .zip(items)
+        .map(|(r, item)| {
+            Json(Metadata::generate(
+                r.width,
+                r.height,
+                r.size,
+                &r.content_type,
+                item.tags.clone(),
+            ))
+        })
+        .collect())
+}
+
 #[async_trait]
 pub trait MediaRepo: Send + Sync + 'static {
     async fn migrate(&self) -> Result<(), DbError>;
@@ -57,6 +120,32 @@ pub trait MediaRepo: Send + Sync + 'static {
     async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError>;
 
     async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError>;
+
+    /// Maps every item to `owner` in one transaction, or changes nothing (see [`plan_mapping`]).
+    /// Returns the updated records in request order. A re-map keeps the first `mapped_at`.
+    async fn map(
+        &self,
+        owner: &str,
+        items: &[MapItem],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MediaRecord>, MapError>;
+
+    /// Deletes a record and returns it, so that its file can be removed next.
+    async fn delete(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError>;
+
+    /// Deletes up to `limit` never-mapped records created before `cutoff` and returns them.
+    /// Safe to run from several instances at once: each record is returned to exactly one.
+    async fn delete_unmapped_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<MediaRecord>, DbError>;
+
+    /// Which of `names` have a record.
+    async fn existing_names(&self, names: &[String]) -> Result<Vec<String>, DbError>;
+
+    /// Stored names in name order, after `after`, at most `limit` of them (for walking every record).
+    async fn names_after(&self, after: &str, limit: i64) -> Result<Vec<String>, DbError>;
 }
 
 /// Opens the database `url` names: `sqlite:` or `postgres://`.

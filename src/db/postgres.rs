@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::{DbError, MediaRecord, MediaRepo};
+use chrono::{DateTime, Utc};
+
+use super::{DbError, MapError, MapItem, MediaRecord, MediaRepo, plan_mapping};
 
 pub struct PostgresRepo {
     pool: PgPool,
@@ -67,5 +69,87 @@ impl MediaRepo for PostgresRepo {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    async fn map(
+        &self,
+        owner: &str,
+        items: &[MapItem],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MediaRecord>, MapError> {
+        let mut tx = self.pool.begin().await?;
+        let mut found = Vec::with_capacity(items.len());
+        for item in items {
+            // FOR UPDATE: a concurrent map, delete or sweep of the same row waits for this one.
+            found.push(
+                sqlx::query_as("SELECT * FROM media WHERE id = $1 FOR UPDATE")
+                    .bind(item.id)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+            );
+        }
+        let metadata = plan_mapping(owner, items, &found)?;
+        let mut mapped = Vec::with_capacity(items.len());
+        for (item, metadata) in items.iter().zip(metadata) {
+            let record = sqlx::query_as(
+                "UPDATE media SET owner = $1, mapped_at = COALESCE(mapped_at, $2), metadata = $3 \
+                 WHERE id = $4 RETURNING *",
+            )
+            .bind(owner)
+            .bind(now)
+            .bind(metadata)
+            .bind(item.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            mapped.push(record);
+        }
+        tx.commit().await?;
+        Ok(mapped)
+    }
+
+    async fn delete(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
+        Ok(
+            sqlx::query_as("DELETE FROM media WHERE id = $1 RETURNING *")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn delete_unmapped_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<MediaRecord>, DbError> {
+        // SKIP LOCKED: concurrent sweepers on other instances take disjoint batches.
+        Ok(sqlx::query_as(
+            "DELETE FROM media WHERE id IN \
+               (SELECT id FROM media WHERE owner IS NULL AND created_at < $1 \
+                ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             AND owner IS NULL RETURNING *",
+        )
+        .bind(cutoff)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn existing_names(&self, names: &[String]) -> Result<Vec<String>, DbError> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM media WHERE name = ANY($1)")
+                .bind(names)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn names_after(&self, after: &str, limit: i64) -> Result<Vec<String>, DbError> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM media WHERE name > $1 ORDER BY name LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }

@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-use super::{DbError, MediaRecord, MediaRepo};
+use super::{DbError, MapError, MapItem, MediaRecord, MediaRepo, plan_mapping};
 
 pub struct SqliteRepo {
     pool: SqlitePool,
@@ -89,5 +89,84 @@ impl MediaRepo for SqliteRepo {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    async fn map(
+        &self,
+        owner: &str,
+        items: &[MapItem],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MediaRecord>, MapError> {
+        // IMMEDIATE takes the write lock first, so the read-check-write cannot interleave.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut found = Vec::with_capacity(items.len());
+        for item in items {
+            found.push(
+                sqlx::query_as("SELECT * FROM media WHERE id = ?")
+                    .bind(item.id)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+            );
+        }
+        let metadata = plan_mapping(owner, items, &found)?;
+        let mut mapped = Vec::with_capacity(items.len());
+        for (item, metadata) in items.iter().zip(metadata) {
+            let record = sqlx::query_as(
+                "UPDATE media SET owner = ?, mapped_at = COALESCE(mapped_at, ?), metadata = ? WHERE id = ? RETURNING *",
+            )
+            .bind(owner)
+            .bind(timestamp(now))
+            .bind(metadata)
+            .bind(item.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            mapped.push(record);
+        }
+        tx.commit().await?;
+        Ok(mapped)
+    }
+
+    async fn delete(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
+        Ok(sqlx::query_as("DELETE FROM media WHERE id = ? RETURNING *")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn delete_unmapped_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<MediaRecord>, DbError> {
+        // SQLite has one writer at a time, so two sweepers never delete the same row twice.
+        Ok(sqlx::query_as(
+            "DELETE FROM media WHERE id IN \
+               (SELECT id FROM media WHERE owner IS NULL AND created_at < ? ORDER BY created_at LIMIT ?) \
+             RETURNING *",
+        )
+        .bind(timestamp(cutoff))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn existing_names(&self, names: &[String]) -> Result<Vec<String>, DbError> {
+        let names = serde_json::to_string(names).expect("strings serialise");
+        Ok(sqlx::query_scalar(
+            "SELECT name FROM media WHERE name IN (SELECT value FROM json_each(?))",
+        )
+        .bind(names)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn names_after(&self, after: &str, limit: i64) -> Result<Vec<String>, DbError> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM media WHERE name > ? ORDER BY name LIMIT ?")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }

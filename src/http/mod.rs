@@ -1,9 +1,11 @@
 //! The only code that knows actix-web, status codes and multipart. Every route is listed in
 //! [`routes`], so a path leads to its handler in one step.
 
+mod auth;
 mod download;
 pub mod error;
 mod health;
+mod mapping;
 mod media_json;
 pub mod request_id;
 mod upload;
@@ -14,10 +16,13 @@ pub use error::{ApiError, Problem};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/v1/media").route(web::post().to(upload::upload)))
+        // Before `/v1/media/{id}`, which would otherwise take "map" for an id.
+        .service(web::resource("/v1/media/map").route(web::post().to(mapping::map)))
         .service(
             web::resource("/v1/media/{id}")
                 .route(web::get().to(download::by_id))
-                .route(web::head().to(download::by_id)),
+                .route(web::head().to(download::by_id))
+                .route(web::delete().to(mapping::delete)),
         )
         .service(web::resource("/v1/media/{id}/info").route(web::get().to(download::info)))
         .service(

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ImageFormat;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
     pub width: i64,
@@ -9,4 +11,26 @@ pub struct Metadata {
     pub size: i64,
     pub format: String,
     pub tags: Vec<String>,
+}
+
+impl Metadata {
+    /// `content_type` is the detected type of the stored file.
+    pub fn generate(
+        width: i64,
+        height: i64,
+        size: i64,
+        content_type: &str,
+        tags: Vec<String>,
+    ) -> Self {
+        let format = ImageFormat::from_mime(content_type)
+            .map_or("unknown", ImageFormat::name)
+            .to_owned();
+        Self {
+            width,
+            height,
+            size,
+            format,
+            tags,
+        }
+    }
 }

@@ -20,6 +20,14 @@ pub struct BlobStore {
     staging: PathBuf,
 }
 
+/// A file found in a shard; its name is not validated (a stray file may sit there).
+#[derive(Debug, Clone)]
+pub struct ListedFile {
+    pub file_name: String,
+    pub path: PathBuf,
+    pub modified: SystemTime,
+}
+
 /// A complete blob: its open file and what its headers need.
 pub struct Blob {
     pub file: tokio::fs::File,
@@ -81,7 +89,8 @@ impl BlobStore {
         sha1_hex: String,
         format: ImageFormat,
     ) -> io::Result<(StoredName, DateTime<Utc>)> {
-        self.commit_at(staged, sha1_hex, format, Utc::now().timestamp_millis()).await
+        self.commit_at(staged, sha1_hex, format, Utc::now().timestamp_millis())
+            .await
     }
 
     /// [`BlobStore::commit`] with the clock given, so that collisions can be tested.
@@ -145,6 +154,36 @@ impl BlobStore {
         tokio::task::spawn_blocking(move || store.remove_blocking(&name))
             .await
             .map_err(io::Error::other)?
+    }
+
+    /// The shard directories (every directory but the staging area).
+    pub fn shards_blocking(&self) -> io::Result<Vec<PathBuf>> {
+        let mut shards = Vec::new();
+        for entry in std::fs::read_dir(&self.root)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() && entry.path() != self.staging {
+                shards.push(entry.path());
+            }
+        }
+        shards.sort();
+        Ok(shards)
+    }
+
+    /// The files of one shard, in name order.
+    pub fn files_in_blocking(&self, shard: &Path) -> io::Result<Vec<ListedFile>> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(shard)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                files.push(ListedFile {
+                    file_name: entry.file_name().to_string_lossy().into_owned(),
+                    path: entry.path(),
+                    modified: entry.metadata()?.modified()?,
+                });
+            }
+        }
+        files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+        Ok(files)
     }
 
     /// Proves the store can take a new upload by staging (and dropping) an empty file.

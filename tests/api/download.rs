@@ -23,7 +23,10 @@ async fn uploaded(app: &TestApp) -> (Vec<u8>, Value) {
 }
 
 fn paths(media: &Value) -> [String; 2] {
-    [media["url"].as_str().unwrap().to_owned(), media["file_url"].as_str().unwrap().to_owned()]
+    [
+        media["url"].as_str().unwrap().to_owned(),
+        media["file_url"].as_str().unwrap().to_owned(),
+    ]
 }
 
 async fn both_routes_return_identical_bytes_with_every_header(db: Db) {
@@ -35,13 +38,20 @@ async fn both_routes_return_identical_bytes_with_every_header(db: Db) {
         let h = response.headers().clone();
         assert_eq!(h["content-type"], "image/jpeg");
         assert_eq!(h["content-length"], bytes.len().to_string().as_str());
-        assert_eq!(h["etag"], format!("\"{}\"", media["sha1"].as_str().unwrap()).as_str());
+        assert_eq!(
+            h["etag"],
+            format!("\"{}\"", media["sha1"].as_str().unwrap()).as_str()
+        );
         assert!(h.contains_key("last-modified"));
         assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
         assert_eq!(h["accept-ranges"], "bytes");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["content-security-policy"], "default-src 'none'; sandbox");
-        assert_eq!(response.bytes().await.unwrap().as_ref(), bytes.as_slice(), "{path}");
+        assert_eq!(
+            response.bytes().await.unwrap().as_ref(),
+            bytes.as_slice(),
+            "{path}"
+        );
     }
 }
 
@@ -51,7 +61,10 @@ async fn head_answers_headers_without_a_body(db: Db) {
     for path in paths(&media) {
         let response = app.client.head(app.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["content-length"], bytes.len().to_string().as_str());
+        assert_eq!(
+            response.headers()["content-length"],
+            bytes.len().to_string().as_str()
+        );
         assert_eq!(response.headers()["content-type"], "image/jpeg");
         assert!(response.bytes().await.unwrap().is_empty());
     }
@@ -62,11 +75,23 @@ async fn a_matching_if_none_match_answers_304(db: Db) {
     let (_, media) = uploaded(&app).await;
     let etag = format!("\"{}\"", media["sha1"].as_str().unwrap());
     for path in paths(&media) {
-        let response = app.client.get(app.url(&path)).header("if-none-match", &etag).send().await.unwrap();
+        let response = app
+            .client
+            .get(app.url(&path))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 304);
         assert_eq!(response.headers()["etag"], etag.as_str());
         assert!(response.bytes().await.unwrap().is_empty());
-        let other = app.client.get(app.url(&path)).header("if-none-match", "\"abc\"").send().await.unwrap();
+        let other = app
+            .client
+            .get(app.url(&path))
+            .header("if-none-match", "\"abc\"")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(other.status(), 200);
     }
 }
@@ -76,13 +101,28 @@ async fn a_single_range_answers_206(db: Db) {
     let (bytes, media) = uploaded(&app).await;
     let len = bytes.len();
     for path in paths(&media) {
-        let response = app.client.get(app.url(&path)).header("range", "bytes=10-19").send().await.unwrap();
+        let response = app
+            .client
+            .get(app.url(&path))
+            .header("range", "bytes=10-19")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 206);
-        assert_eq!(response.headers()["content-range"], format!("bytes 10-19/{len}").as_str());
+        assert_eq!(
+            response.headers()["content-range"],
+            format!("bytes 10-19/{len}").as_str()
+        );
         assert_eq!(response.headers()["content-length"], "10");
         assert_eq!(response.bytes().await.unwrap().as_ref(), &bytes[10..20]);
 
-        let suffix = app.client.get(app.url(&path)).header("range", "bytes=-5").send().await.unwrap();
+        let suffix = app
+            .client
+            .get(app.url(&path))
+            .header("range", "bytes=-5")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(suffix.status(), 206);
         assert_eq!(suffix.bytes().await.unwrap().as_ref(), &bytes[len - 5..]);
     }
@@ -99,7 +139,10 @@ async fn a_range_outside_the_file_answers_416(db: Db) {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.headers()["content-range"], format!("bytes */{}", bytes.len()).as_str());
+        assert_eq!(
+            response.headers()["content-range"],
+            format!("bytes */{}", bytes.len()).as_str()
+        );
         assert_problem(response, 416, "range_not_satisfiable").await;
     }
 }
@@ -107,10 +150,15 @@ async fn a_range_outside_the_file_answers_416(db: Db) {
 async fn info_returns_the_record(db: Db) {
     let app = spawn_app(db).await;
     let (_, media) = uploaded(&app).await;
-    let response = app.get(&format!("{}/info", media["url"].as_str().unwrap())).await;
+    let response = app
+        .get(&format!("{}/info", media["url"].as_str().unwrap()))
+        .await;
     assert_eq!(response.status(), 200);
     let info: Value = response.json().await.unwrap();
-    assert_eq!(info, media, "info is the same Media object the upload returned");
+    assert_eq!(
+        info, media,
+        "info is the same Media object the upload returned"
+    );
 }
 
 async fn an_unknown_id_is_404(db: Db) {
@@ -123,7 +171,11 @@ async fn an_unknown_id_is_404(db: Db) {
 
 async fn a_bad_uuid_is_404(db: Db) {
     let app = spawn_app(db).await;
-    for path in ["/v1/media/not-a-uuid", "/v1/media/1", "/v1/media/not-a-uuid/info"] {
+    for path in [
+        "/v1/media/not-a-uuid",
+        "/v1/media/1",
+        "/v1/media/not-a-uuid/info",
+    ] {
         assert_problem(app.get(path).await, 404, "not_found").await;
     }
 }
@@ -150,9 +202,16 @@ async fn path_traversal_attempts_are_404_and_touch_nothing(db: Db) {
         assert!(!body.contains("secret"), "{path}");
     }
     // Literal dot segments, sent without any client-side normalisation.
-    for path in ["/v1/files/../../secret.jpg", "/v1/files/..\\..\\secret.jpg", "/v1/files//etc/passwd"] {
+    for path in [
+        "/v1/files/../../secret.jpg",
+        "/v1/files/..\\..\\secret.jpg",
+        "/v1/files//etc/passwd",
+    ] {
         let (status, body) = app.raw_get(path).await;
         assert!(status == 404 || status == 400, "{path}: {status}");
-        assert!(!body.contains("secret") && !body.contains("root:"), "{path}");
+        assert!(
+            !body.contains("secret") && !body.contains("root:"),
+            "{path}"
+        );
     }
 }

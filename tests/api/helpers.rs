@@ -2,12 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use mediastore::config::Settings;
+use mediastore::config::{ApiKey, Settings};
 use mediastore::startup::Application;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The platform backend's key in every test app (unless a test removes it).
+pub const API_KEY: &str = "test-api-key-0123456789";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -17,7 +20,8 @@ pub enum Db {
 
 /// Where the test PostgreSQL server is; each test creates (and drops) its own database in it.
 fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub struct TestApp {
@@ -54,11 +58,19 @@ pub async fn spawn_app(db: Db) -> TestApp {
 pub async fn spawn_app_with(db: Db, customize: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, postgres_db) = match db {
-        Db::Sqlite => (format!("sqlite://{}", dir.path().join("media.db").display()), None),
+        Db::Sqlite => (
+            format!("sqlite://{}", dir.path().join("media.db").display()),
+            None,
+        ),
         Db::Postgres => {
             let name = format!("mediastore_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("PostgreSQL reachable");
-            sqlx::query(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).execute(&mut admin).await.expect("create db");
+            let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+                .await
+                .expect("PostgreSQL reachable");
+            sqlx::query(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+                .execute(&mut admin)
+                .await
+                .expect("create db");
             let url = postgres_admin_url();
             let base = url.rsplit_once('/').expect("url has a database").0;
             (format!("{base}/{name}"), Some(name))
@@ -70,26 +82,43 @@ pub async fn spawn_app_with(db: Db, customize: impl FnOnce(&mut Settings)) -> Te
         database_max_connections: 5,
         upload_dir: dir.path().join("uploads"),
         shutdown_timeout: std::time::Duration::from_secs(1),
+        api_key: Some(ApiKey::new(API_KEY)),
         ..Settings::default()
     };
     customize(&mut settings);
-    let app = Application::build(settings.clone()).await.expect("app builds");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), settings, db, postgres_db, _dir: dir }
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        settings,
+        db,
+        postgres_db,
+        _dir: dir,
+    }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let Some(name) = self.postgres_db.take() else { return };
+        let Some(name) = self.postgres_db.take() else {
+            return;
+        };
         // Drop runs inside the test's runtime, so the clean-up gets a thread and runtime of its own.
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)))
-                        .execute(&mut admin)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                    )))
+                    .execute(&mut admin)
+                    .await;
                 }
             });
         })
@@ -100,7 +129,10 @@ impl Drop for TestApp {
 
 /// One file part for an upload form.
 pub fn file_part(bytes: Vec<u8>, file_name: &str, content_type: &str) -> Part {
-    Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(content_type).unwrap()
+    Part::bytes(bytes)
+        .file_name(file_name.to_owned())
+        .mime_str(content_type)
+        .unwrap()
 }
 
 impl TestApp {
@@ -109,12 +141,21 @@ impl TestApp {
     }
 
     pub async fn post_form(&self, form: Form) -> reqwest::Response {
-        self.client.post(self.url("/v1/media")).multipart(form).send().await.expect("upload request")
+        self.client
+            .post(self.url("/v1/media"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload request")
     }
 
     /// Uploads one file as a browser form would.
     pub async fn post_upload(&self, bytes: Vec<u8>, file_name: &str) -> reqwest::Response {
-        self.post_form(Form::new().part("file", file_part(bytes, file_name, "application/octet-stream"))).await
+        self.post_form(Form::new().part(
+            "file",
+            file_part(bytes, file_name, "application/octet-stream"),
+        ))
+        .await
     }
 
     /// Uploads one file that must be accepted; returns its `Media` JSON.
@@ -132,14 +173,55 @@ impl TestApp {
     /// Sends `request_line_path` exactly as given (no client-side normalisation of `..`).
     pub async fn raw_get(&self, request_line_path: &str) -> (u16, String) {
         let port = self.address.rsplit(':').next().unwrap();
-        let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await.unwrap();
-        let request = format!("GET {request_line_path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        let request = format!(
+            "GET {request_line_path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).await.unwrap();
         let status = response[9..12].parse().unwrap();
-        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
         (status, body)
+    }
+
+    /// `POST /v1/media/map` with the test API key.
+    pub async fn map(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/media/map"))
+            .bearer_auth(API_KEY)
+            .json(body)
+            .send()
+            .await
+            .expect("map")
+    }
+
+    /// `DELETE /v1/media/{id}` with the test API key.
+    pub async fn delete(&self, id: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(&format!("/v1/media/{id}")))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .expect("delete")
+    }
+
+    /// Runs the real `mediastore` binary against this app's database and upload directory.
+    pub fn run_cli(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mediastore"))
+            .args(args)
+            .current_dir(self._dir.path()) // no developer's .env is picked up
+            .env("DATABASE_URL", &self.settings.database_url)
+            .env("UPLOAD_DIR", self.upload_dir())
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .output()
+            .expect("running mediastore")
     }
 
     pub fn upload_dir(&self) -> &Path {
@@ -153,7 +235,12 @@ impl TestApp {
             if shard.file_name() == ".tmp" || !shard.file_type().unwrap().is_dir() {
                 continue;
             }
-            files.extend(std::fs::read_dir(shard.path()).unwrap().flatten().map(|e| e.path()));
+            files.extend(
+                std::fs::read_dir(shard.path())
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
         }
         files.sort();
         files
@@ -173,11 +260,15 @@ impl TestApp {
     async fn scalar(&self, sql: &'static str) -> i64 {
         match self.db {
             Db::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.settings.database_url).await.unwrap();
+                let mut c = sqlx::SqliteConnection::connect(&self.settings.database_url)
+                    .await
+                    .unwrap();
                 sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
             }
             Db::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.settings.database_url).await.unwrap();
+                let mut c = sqlx::PgConnection::connect(&self.settings.database_url)
+                    .await
+                    .unwrap();
                 sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
             }
         }
@@ -188,12 +279,24 @@ impl TestApp {
         let id = uuid::Uuid::parse_str(id).unwrap();
         match self.db {
             Db::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.settings.database_url).await.unwrap();
-                sqlx::query_scalar("SELECT name FROM media WHERE id = ?").bind(id).fetch_optional(&mut c).await.unwrap()
+                let mut c = sqlx::SqliteConnection::connect(&self.settings.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar("SELECT name FROM media WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&mut c)
+                    .await
+                    .unwrap()
             }
             Db::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.settings.database_url).await.unwrap();
-                sqlx::query_scalar("SELECT name FROM media WHERE id = $1").bind(id).fetch_optional(&mut c).await.unwrap()
+                let mut c = sqlx::PgConnection::connect(&self.settings.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar("SELECT name FROM media WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut c)
+                    .await
+                    .unwrap()
             }
         }
     }
@@ -201,19 +304,30 @@ impl TestApp {
     /// Asserts that nothing at all was kept: no record, no stored file, no staged file.
     pub async fn assert_nothing_kept(&self) {
         assert_eq!(self.record_count().await, 0, "no record may be kept");
-        assert_eq!(self.stored_files(), Vec::<PathBuf>::new(), "no file may be kept");
+        assert_eq!(
+            self.stored_files(),
+            Vec::<PathBuf>::new(),
+            "no file may be kept"
+        );
         self.assert_no_staged_files();
     }
 
     pub fn assert_no_staged_files(&self) {
-        assert_eq!(self.staged_files(), Vec::<PathBuf>::new(), "no temporary file may be left");
+        assert_eq!(
+            self.staged_files(),
+            Vec::<PathBuf>::new(),
+            "no temporary file may be left"
+        );
     }
 }
 
 /// Reads a problem+json error and checks its shape; returns it.
 pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status(), status);
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["status"], status);
     assert_eq!(problem["code"], code, "{problem}");

@@ -5,11 +5,15 @@ use std::io::Cursor;
 use image::{ImageFormat, RgbImage};
 
 pub fn encoded(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
-    let img = RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 7) as u8, (y * 13) as u8, 200]));
+    let img = RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 13) as u8, 200])
+    });
     let mut out = Cursor::new(Vec::new());
     match format {
         // The JPEG encoder takes RGB; GIF and WebP want RGBA.
-        ImageFormat::Gif | ImageFormat::WebP => image::DynamicImage::ImageRgb8(img).to_rgba8().write_to(&mut out, format),
+        ImageFormat::Gif | ImageFormat::WebP => image::DynamicImage::ImageRgb8(img)
+            .to_rgba8()
+            .write_to(&mut out, format),
         _ => img.write_to(&mut out, format),
     }
     .expect("encoding a test image");
@@ -40,7 +44,11 @@ pub fn png_bomb_header() -> Vec<u8> {
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     push_chunk(&mut bytes, b"IHDR", &ihdr);
-    push_chunk(&mut bytes, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    push_chunk(
+        &mut bytes,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     push_chunk(&mut bytes, b"IEND", &[]);
     bytes
 }
@@ -58,7 +66,10 @@ fn push_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 /// A JPEG cut off before its frame header: the type is right, the dimensions are unreadable.
 pub fn truncated_jpeg() -> Vec<u8> {
     let full = jpeg(16, 16);
-    let sof = full.windows(2).position(|w| w == [0xFF, 0xC0]).expect("baseline JPEG has SOF0");
+    let sof = full
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("baseline JPEG has SOF0");
     full[..sof + 3].to_vec()
 }
 

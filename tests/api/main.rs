@@ -7,5 +7,7 @@ mod images;
 mod download;
 mod errors;
 mod health;
+mod lifecycle;
+mod mapping;
 mod storage;
 mod upload;

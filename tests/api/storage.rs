@@ -11,13 +11,28 @@ async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
     let sha = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12".to_owned();
     let (_, first) = store.stage().await.unwrap();
     let (_, second) = store.stage().await.unwrap();
-    let (a, _) = store.commit_at(first, sha.clone(), ImageFormat::Png, 1_732_262_400_123).await.unwrap();
-    let (b, _) = store.commit_at(second, sha, ImageFormat::Png, 1_732_262_400_123).await.unwrap();
+    let (a, _) = store
+        .commit_at(first, sha.clone(), ImageFormat::Png, 1_732_262_400_123)
+        .await
+        .unwrap();
+    let (b, _) = store
+        .commit_at(second, sha, ImageFormat::Png, 1_732_262_400_123)
+        .await
+        .unwrap();
     assert_ne!(a, b);
-    assert_eq!(a.as_ref(), "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400123.png");
-    assert_eq!(b.as_ref(), "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400124.png");
+    assert_eq!(
+        a.as_ref(),
+        "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400123.png"
+    );
+    assert_eq!(
+        b.as_ref(),
+        "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400124.png"
+    );
     assert!(store.path_of(&a).exists() && store.path_of(&b).exists());
-    assert_eq!(std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -27,7 +42,10 @@ async fn staging_files_left_by_a_crash_are_removed_when_the_store_is_prepared() 
     std::fs::write(dir.path().join(".tmp/upload-crashed"), b"half a file").unwrap();
     let store = BlobStore::new(dir.path());
     assert_eq!(store.prepare().await.unwrap(), 1);
-    assert_eq!(std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+        0
+    );
 }
 
 #[tokio::test]

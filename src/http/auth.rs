@@ -1,0 +1,57 @@
+//! The platform backend's API key: `Authorization: Bearer <MEDIA_API_KEY>`.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, web};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use crate::startup::AppState;
+
+/// Proof that the request carries the configured API key. Taking it as a handler argument is
+/// what protects a route. With no key configured the route is closed (503), never open.
+pub struct ApiKeyAuthorized;
+
+impl FromRequest for ApiKeyAuthorized {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authorize(req))
+    }
+}
+
+fn authorize(req: &HttpRequest) -> Result<ApiKeyAuthorized, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState is registered");
+    let Some(expected) = &state.settings.api_key else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this route needs MEDIA_API_KEY, which is not configured on the server",
+        ));
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match presented {
+        // Constant time, so the key cannot be guessed byte by byte from response times.
+        Some(key) if bool::from(key.as_bytes().ct_eq(expected.expose())) => Ok(ApiKeyAuthorized),
+        Some(_) => Err(unauthorized("the API key is wrong")),
+        None => Err(unauthorized(
+            "send the API key as `Authorization: Bearer <key>`",
+        )),
+    }
+}
+
+fn unauthorized(detail: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+}
