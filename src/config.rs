@@ -151,7 +151,7 @@ impl Settings {
             api_key: env.get("MEDIA_API_KEY").map(ApiKey),
             unmapped_ttl: env.seconds("UNMAPPED_TTL_SECS", d.unmapped_ttl)?,
             sweep_interval: env.seconds("SWEEP_INTERVAL_SECS", d.sweep_interval)?,
-            cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
+            cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
             max_concurrent_uploads,
             body_idle_timeout: env.seconds("BODY_IDLE_TIMEOUT_SECS", d.body_idle_timeout)?,
             shutdown_timeout: env.seconds("SHUTDOWN_TIMEOUT_SECS", d.shutdown_timeout)?,
@@ -212,6 +212,23 @@ impl Env<'_> {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Exact origins (`https://app.example.com`); `*` is refused so that access stays deliberate.
+    fn origins(&self, var: &'static str) -> Result<Vec<String>, ConfigError> {
+        let origins = self.list(var);
+        for origin in &origins {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            if !rest.is_some_and(|host| !host.is_empty() && !host.contains('/')) {
+                return Err(self.invalid(
+                    var,
+                    format!("`{origin}` is not an origin like https://app.example.com"),
+                ));
+            }
+        }
+        Ok(origins)
     }
 
     fn allowed_types(
@@ -286,6 +303,29 @@ mod tests {
     fn an_unknown_allowed_type_is_refused() {
         let err = from(&[("ALLOWED_TYPES", "image/png,application/pdf")]).unwrap_err();
         assert_eq!(err.var, "ALLOWED_TYPES");
+    }
+
+    #[test]
+    fn cors_origins_must_be_exact_origins() {
+        assert_eq!(
+            from(&[("CORS_ALLOWED_ORIGINS", "*")]).unwrap_err().var,
+            "CORS_ALLOWED_ORIGINS"
+        );
+        assert_eq!(
+            from(&[("CORS_ALLOWED_ORIGINS", "https://a.example/path")])
+                .unwrap_err()
+                .var,
+            "CORS_ALLOWED_ORIGINS"
+        );
+        let s = from(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://a.example, http://127.0.0.1:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.cors_allowed_origins,
+            ["https://a.example", "http://127.0.0.1:3000"]
+        );
     }
 
     #[test]

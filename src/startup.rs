@@ -61,11 +61,17 @@ impl Application {
             blobs,
         });
 
+        let api = http::openapi_document();
+        let origins = state.settings.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .configure(http::configure_extractors)
-                .configure(http::routes)
+                .configure(http::routes_as_actix)
+                .configure(http::openapi::method_not_allowed_fallbacks(&api))
+                .configure(http::docs(api.clone()))
+                .wrap(from_fn(http::cors::refuse_foreign_writes))
+                .wrap(http::cors::cors(&origins))
                 .wrap(ErrorHandlers::new().default_handler(http::error::problem_for_bare_errors))
                 .wrap(from_fn(http::request_id::request_span))
         })

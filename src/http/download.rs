@@ -6,13 +6,14 @@
 use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, get, head, web};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 use uuid::Uuid;
 
 use super::error::{ApiError, Result};
-use super::media_json::MediaJson;
+use super::media_json::{BinaryFile, MediaJson};
+use super::openapi::{Internal, NotFound, RangeNotSatisfiable};
 use crate::media::StoredName;
 use crate::startup::AppState;
 use crate::storage::modified_time;
@@ -21,27 +22,128 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 const SANDBOX: &str = "default-src 'none'; sandbox";
 
-pub async fn by_id(
+/// Download a file by its id
+///
+/// The file's bytes, streamed. Cacheable forever: a stored file never changes.
+#[utoipa::path(
+    tag = "downloads",
+    params(("id" = Uuid, Path, description = "The media id returned by the upload")),
+    responses(
+        (status = 200, description = "The file's bytes", content((BinaryFile = "image/jpeg"), (BinaryFile = "image/png"), (BinaryFile = "image/gif"), (BinaryFile = "image/webp")), headers(
+            ("ETag" = String, description = "`\"<sha1>\"`"),
+            ("Last-Modified" = String, description = "The upload time"),
+            ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
+            ("Accept-Ranges" = String, description = "`bytes`"),
+        )),
+        (status = 206, description = "One byte range (`Range: bytes=a-b`)", content((BinaryFile = "image/jpeg"), (BinaryFile = "image/png"), (BinaryFile = "image/gif"), (BinaryFile = "image/webp")),
+            headers(("Content-Range" = String, description = "`bytes a-b/size`"))),
+        (status = 304, description = "`If-None-Match` matched: the cached copy is current"),
+        (status = 404, response = inline(NotFound)),
+        (status = 416, response = inline(RangeNotSatisfiable)),
+        (status = 500, response = inline(Internal)),
+    )
+)]
+#[get("/v1/media/{id}")]
+pub async fn get_media(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let name = stored_name_of(&state, &id).await?;
-    serve(&state, &req, &name).await
+    serve_by_id(&state, &req, &id).await
 }
 
-pub async fn by_name(
+/// Headers of a file by its id
+///
+/// The same headers as `GET`, without the body.
+#[utoipa::path(
+    tag = "downloads",
+    params(("id" = Uuid, Path, description = "The media id")),
+    responses(
+        (status = 200, description = "The headers `GET` would send"),
+        (status = 404, response = inline(NotFound)),
+    )
+)]
+#[head("/v1/media/{id}")]
+pub async fn head_media(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    serve_by_id(&state, &req, &id).await
+}
+
+/// Download a file by its stored name
+///
+/// Needs no database: the name carries the type, the SHA-1 and the upload time. Anything that is
+/// not exactly a stored name is `404` before the file system is touched.
+#[utoipa::path(
+    tag = "downloads",
+    params(("name" = String, Path, description = "`<sha1>-<13-digit unix ms>.<jpg|png|gif|webp>`",
+        example = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400123.jpg")),
+    responses(
+        (status = 200, description = "The file's bytes, with the same headers as by id", content((BinaryFile = "image/jpeg"), (BinaryFile = "image/png"), (BinaryFile = "image/gif"), (BinaryFile = "image/webp"))),
+        (status = 206, description = "One byte range", content((BinaryFile = "image/jpeg"), (BinaryFile = "image/png"), (BinaryFile = "image/gif"), (BinaryFile = "image/webp"))),
+        (status = 304, description = "`If-None-Match` matched"),
+        (status = 404, response = inline(NotFound)),
+        (status = 416, response = inline(RangeNotSatisfiable)),
+        (status = 500, response = inline(Internal)),
+    )
+)]
+#[get("/v1/files/{name}")]
+pub async fn get_file(
     state: web::Data<AppState>,
     req: HttpRequest,
     name: web::Path<String>,
 ) -> Result<HttpResponse> {
-    // Validated before any file system access: anything that is not a stored name is 404.
-    let name =
-        StoredName::parse(&name).map_err(|_| ApiError::not_found("no file has that name"))?;
-    serve(&state, &req, &name).await
+    serve_by_name(&state, &req, &name).await
 }
 
-pub async fn info(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+/// Headers of a file by its stored name
+#[utoipa::path(
+    tag = "downloads",
+    params(("name" = String, Path, description = "The stored name")),
+    responses(
+        (status = 200, description = "The headers `GET` would send"),
+        (status = 404, response = inline(NotFound)),
+    )
+)]
+#[head("/v1/files/{name}")]
+pub async fn head_file(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse> {
+    serve_by_name(&state, &req, &name).await
+}
+
+async fn serve_by_id(state: &AppState, req: &HttpRequest, raw_id: &str) -> Result<HttpResponse> {
+    let name = stored_name_of(state, raw_id).await?;
+    serve(state, req, &name).await
+}
+
+async fn serve_by_name(
+    state: &AppState,
+    req: &HttpRequest,
+    raw_name: &str,
+) -> Result<HttpResponse> {
+    // Validated before any file system access: anything that is not a stored name is 404.
+    let name =
+        StoredName::parse(raw_name).map_err(|_| ApiError::not_found("no file has that name"))?;
+    serve(state, req, &name).await
+}
+
+/// The record of a file
+#[utoipa::path(
+    tag = "downloads",
+    params(("id" = Uuid, Path, description = "The media id")),
+    responses(
+        (status = 200, description = "The `Media` record", body = MediaJson),
+        (status = 404, response = inline(NotFound)),
+        (status = 500, response = inline(Internal)),
+    )
+)]
+#[get("/v1/media/{id}/info")]
+pub async fn media_info(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
     let id = parse_id(&id)?;
     let record = state.repo.find(id).await?.ok_or_else(|| no_media(id))?;
     Ok(HttpResponse::Ok().json(MediaJson::from(record)))

@@ -19,14 +19,18 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
-/// The JSON body of every error.
-#[derive(Debug, Serialize)]
+/// The body of every error (RFC 9457).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// `urn:mediastore:problem:<code>`
     #[serde(rename = "type")]
     pub type_uri: String,
+    /// The HTTP status phrase.
     pub title: &'static str,
     pub status: u16,
+    /// For people: what went wrong, and for which file of a request.
     pub detail: String,
+    /// Stable machine code, e.g. `file_too_large`; branch on this.
     pub code: &'static str,
 }
 

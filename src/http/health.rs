@@ -1,16 +1,34 @@
 //! `GET /healthz` (the process is alive) and `GET /readyz` (it can do its work).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
 use super::error::{ApiError, Result};
+use super::openapi::Unavailable;
 use crate::startup::AppState;
 
+/// Liveness
+///
+/// `200` while the process is alive.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Alive", example = json!({"status": "ok"}))))]
+#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+/// Readiness
+///
+/// `200` when the database answers and the blob store takes a new file; a load balancer sends
+/// traffic only then.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", example = json!({"status": "ready"})),
+        (status = 503, response = inline(Unavailable)),
+    )
+)]
+#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     if let Err(e) = state.repo.ping().await {
         tracing::warn!(error = %e, "readiness: database unreachable");

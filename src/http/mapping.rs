@@ -3,14 +3,16 @@
 use std::collections::HashSet;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, delete, post, web};
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::ApiKeyAuthorized;
 use super::download::parse_id;
 use super::error::{ApiError, Result};
 use super::media_json::MediaList;
+use super::openapi::{Conflict, Internal, MalformedRequest, NotFound, Unauthorized, Unavailable};
 use crate::db::{MapError, MapItem};
 use crate::media::StoredName;
 use crate::startup::AppState;
@@ -20,21 +22,47 @@ const MAX_FILES_PER_MAP: usize = 100;
 const MAX_TAGS: usize = 20;
 const MAX_TAG_CHARS: usize = 64;
 
-#[derive(Debug, Deserialize)]
+/// Maps uploads to their owner.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MapRequest {
+    /// The platform's user: 1 to 200 printable characters.
+    #[schema(example = "user-42")]
     owner: String,
+    /// 1 to 100 files, each id at most once.
     files: Vec<MapFile>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MapFile {
     id: Uuid,
+    /// At most 20 tags of 1 to 64 printable characters; replaces earlier tags.
     #[serde(default)]
+    #[schema(example = json!(["cake", "venue"]))]
     tags: Vec<String>,
 }
 
+/// Map uploads to their owner
+///
+/// Called by the platform's backend when the user submits the form. In one transaction every id
+/// is mapped, or none is; each file gets generated metadata. Mapping again to the same owner is
+/// idempotent and replaces the tags.
+#[utoipa::path(
+    tag = "platform",
+    security(("api_key" = [])),
+    request_body = MapRequest,
+    responses(
+        (status = 200, description = "Mapped; the files in request order", body = MediaList),
+        (status = 400, response = inline(MalformedRequest)),
+        (status = 401, response = inline(Unauthorized)),
+        (status = 404, response = inline(NotFound)),
+        (status = 409, response = inline(Conflict)),
+        (status = 500, response = inline(Internal)),
+        (status = 503, response = inline(Unavailable)),
+    )
+)]
+#[post("/v1/media/map")]
 pub async fn map(
     _: ApiKeyAuthorized,
     state: web::Data<AppState>,
@@ -68,7 +96,23 @@ pub async fn map(
     Ok(HttpResponse::Ok().json(MediaList::new(mapped)))
 }
 
-pub async fn delete(
+/// Delete a file
+///
+/// Removes the record and then the file; both download routes answer `404` afterwards.
+#[utoipa::path(
+    tag = "platform",
+    security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "The media id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = inline(Unauthorized)),
+        (status = 404, response = inline(NotFound)),
+        (status = 500, response = inline(Internal)),
+        (status = 503, response = inline(Unavailable)),
+    )
+)]
+#[delete("/v1/media/{id}")]
+pub async fn delete_media(
     _: ApiKeyAuthorized,
     state: web::Data<AppState>,
     id: web::Path<String>,

@@ -2,32 +2,76 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::MediaRecord;
 use crate::media::Metadata;
 
-#[derive(Debug, Serialize)]
+/// A stored file's record.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Media)]
 pub struct MediaJson {
+    /// Opaque id (random UUID v4).
     pub id: Uuid,
+    /// Stored name: `<sha1>-<13-digit unix ms>.<ext>`.
+    #[schema(example = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400123.jpg")]
     pub name: String,
+    /// Detected from the magic bytes, never from the client.
+    #[schema(example = "image/jpeg")]
     pub content_type: String,
     pub size: i64,
     pub sha1: String,
     pub width: i64,
     pub height: i64,
+    /// The client's file name, for display only.
     pub original_name: Option<String>,
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
+    /// Download by id.
     pub url: String,
+    /// Download by stored name.
     pub file_url: String,
+    /// Set when mapped; `null` before.
     pub owner: Option<String>,
     #[serde(serialize_with = "rfc3339_opt")]
     pub mapped_at: Option<DateTime<Utc>>,
-    pub metadata: Option<Metadata>,
+    /// Generated when mapped; `null` before.
+    pub metadata: Option<MetadataJson>,
 }
 
-#[derive(Debug, Serialize)]
+/// Metadata generated when a file is mapped.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Metadata)]
+pub struct MetadataJson {
+    pub width: i64,
+    pub height: i64,
+    pub size: i64,
+    #[schema(example = "jpeg")]
+    pub format: String,
+    pub tags: Vec<String>,
+}
+
+impl From<Metadata> for MetadataJson {
+    fn from(m: Metadata) -> Self {
+        Self {
+            width: m.width,
+            height: m.height,
+            size: m.size,
+            format: m.format,
+            tags: m.tags,
+        }
+    }
+}
+
+/// A file's bytes, in OpenAPI terms.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BinaryFile(#[allow(dead_code)] Vec<u8>);
+
+/// The files of a request, in request order.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MediaList)]
 pub struct MediaList {
     pub files: Vec<MediaJson>,
 }
@@ -48,7 +92,7 @@ impl From<MediaRecord> for MediaJson {
             created_at: r.created_at,
             owner: r.owner,
             mapped_at: r.mapped_at,
-            metadata: r.metadata.map(|m| m.0),
+            metadata: r.metadata.map(|m| m.0.into()),
         }
     }
 }

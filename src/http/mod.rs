@@ -2,36 +2,66 @@
 //! [`routes`], so a path leads to its handler in one step.
 
 mod auth;
+pub mod cors;
 mod download;
 pub mod error;
 mod health;
 mod mapping;
 mod media_json;
+pub mod openapi;
 pub mod request_id;
 mod upload;
 
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, Problem};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/media").route(web::post().to(upload::upload)))
+/// Every route of the API. Each handler carries its own OpenAPI operation, collected as it is
+/// registered here.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(upload::upload)
         // Before `/v1/media/{id}`, which would otherwise take "map" for an id.
-        .service(web::resource("/v1/media/map").route(web::post().to(mapping::map)))
-        .service(
-            web::resource("/v1/media/{id}")
-                .route(web::get().to(download::by_id))
-                .route(web::head().to(download::by_id))
-                .route(web::delete().to(mapping::delete)),
-        )
-        .service(web::resource("/v1/media/{id}/info").route(web::get().to(download::info)))
-        .service(
-            web::resource("/v1/files/{name}")
-                .route(web::get().to(download::by_name))
-                .route(web::head().to(download::by_name)),
-        )
-        .service(web::resource("/healthz").route(web::get().to(health::healthz)))
-        .service(web::resource("/readyz").route(web::get().to(health::readyz)));
+        .service(mapping::map)
+        .service(download::get_media)
+        .service(download::head_media)
+        .service(mapping::delete_media)
+        .service(download::media_info)
+        .service(download::get_file)
+        .service(download::head_file)
+        .service(health::healthz)
+        .service(health::readyz);
+}
+
+/// [`routes`] on a plain actix-web app.
+pub fn routes_as_actix(cfg: &mut web::ServiceConfig) {
+    routes(&mut ServiceConfig::new(cfg));
+}
+
+/// `GET /openapi.json` and Swagger UI at `/docs/` (bundled in the binary; works offline).
+pub fn docs(api: utoipa::openapi::OpenApi) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.service(web::resource("/docs").route(web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, "/docs/"))
+                .finish()
+        })))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api));
+    }
+}
+
+/// The OpenAPI document of [`routes`].
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi as _;
+    use utoipa_actix_web::AppExt as _;
+    actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts()
+        .1
 }
 
 /// Extractor errors answer problem+json with the extractor's own explanation.

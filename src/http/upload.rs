@@ -4,12 +4,15 @@ use std::time::Duration;
 
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use futures_util::StreamExt;
 use uuid::Uuid;
 
 use super::error::{ApiError, Result};
-use super::media_json::MediaList;
+use super::media_json::{BinaryFile, MediaList};
+use super::openapi::{
+    FileTooLarge, Internal, InvalidImage, NoFile, RequestTimeout, StorageFull, UnsupportedMediaType,
+};
 use crate::db::MediaRecord;
 use crate::ingest::{Ingested, ingest};
 use crate::media::StoredName;
@@ -18,6 +21,36 @@ use crate::startup::AppState;
 /// The multipart part name that carries a file.
 const FILE_PART: &str = "file";
 
+/// The multipart body, for the OpenAPI document (the handler streams the parts itself).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// One or more image files, one `file` part each (1 to `MAX_FILES_PER_REQUEST`). The type is
+    /// detected from the bytes; the file name is kept for display only.
+    file: Vec<BinaryFile>,
+}
+
+/// Upload images
+///
+/// Called by the browser as soon as the user picks a picture, before the form is submitted. Every
+/// part named `file` is one file; other form fields are ignored. All or nothing: if one file is
+/// rejected, none is kept. Keep the returned `id`s and send them to your backend with the form.
+#[utoipa::path(
+    tag = "uploads",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored; the files in part order", body = MediaList,
+            headers(("Location" = String, description = "`/v1/media/{id}` of the first file"))),
+        (status = 400, response = inline(NoFile)),
+        (status = 408, response = inline(RequestTimeout)),
+        (status = 413, response = inline(FileTooLarge)),
+        (status = 415, response = inline(UnsupportedMediaType)),
+        (status = 422, response = inline(InvalidImage)),
+        (status = 500, response = inline(Internal)),
+        (status = 507, response = inline(StorageFull)),
+    )
+)]
+#[post("/v1/media")]
 pub async fn upload(
     state: web::Data<AppState>,
     req: HttpRequest,

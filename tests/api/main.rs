@@ -4,10 +4,12 @@
 mod helpers;
 mod images;
 
+mod cors;
 mod download;
 mod errors;
 mod health;
 mod lifecycle;
 mod mapping;
+mod openapi;
 mod storage;
 mod upload;
