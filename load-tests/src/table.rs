@@ -1,0 +1,125 @@
+//! `mediastore-load table DIR`: the one markdown table of a bench run.
+//! DIR holds one `NN-name.json` per run (a [`Summary`]), optionally `NN-name.rss` with the
+//! service's VmHWM in KiB, and `floor.json`.
+
+use crate::stats::Summary;
+use anyhow::{Context, Result};
+use std::path::Path;
+
+fn ms(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+pub fn print(dir: &Path) -> Result<()> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut rows: Vec<Summary> = Vec::new();
+    let mut floor: Option<f64> = None;
+    for path in &files {
+        let text = std::fs::read_to_string(path)?;
+        if path.file_name().is_some_and(|n| n == "floor.json") {
+            let v: serde_json::Value = serde_json::from_str(&text)?;
+            floor = v["floor_mb_per_s"].as_f64();
+            continue;
+        }
+        let mut row: Summary =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        if let Ok(rss) = std::fs::read_to_string(path.with_extension("rss")) {
+            row.rss_kb = rss.trim().parse().ok();
+        }
+        rows.push(row);
+    }
+
+    println!(
+        "| scenario | db | tool | requests | req/s | MB/s | p50 ms | p95 ms | p99 ms | failures | last upload done | ingest MB/s | peak RSS |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+    for r in &rows {
+        let failures = if r.failures.is_empty() {
+            "0".to_string()
+        } else {
+            r.failures
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+            r.scenario,
+            if r.db.is_empty() { "-" } else { &r.db },
+            r.tool,
+            r.requests,
+            r.rps,
+            r.mb_per_s,
+            ms(r.p50_ms),
+            ms(r.p95_ms),
+            ms(r.p99_ms),
+            failures,
+            r.last_upload_s.map_or("-".into(), |s| format!("{s:.1} s")),
+            r.ingest_mb_per_s.map_or("-".into(), |m| format!("{m:.0}")),
+            r.rss_kb
+                .map_or("-".into(), |k| format!("{:.0} MB", k as f64 / 1024.0)),
+        );
+    }
+
+    let find = |scenario: &str, db: &str, tool: &str| {
+        rows.iter()
+            .find(|r| r.scenario.starts_with(scenario) && r.db == db && r.tool == tool)
+    };
+    let nginx = rows.iter().find(|r| r.scenario.starts_with("nginx"));
+    let mut dbs: Vec<&str> = rows
+        .iter()
+        .map(|r| r.db.as_str())
+        .filter(|d| !d.is_empty() && *d != "-")
+        .collect();
+    dbs.dedup();
+    println!();
+    match floor {
+        Some(f) => println!("Machine floor (write + fsync + SHA-1, 4 writers): {f:.0} MB/s"),
+        None => println!("Machine floor: not measured"),
+    }
+    println!();
+    println!("| ratio | db | measured | target |");
+    println!("|---|---|---:|---:|");
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".to_string(),
+    };
+    for db in dbs {
+        let n = nginx.map(|r| r.rps);
+        let by_name = find("download-by-name", db, "wrk").map(|r| r.rps);
+        let by_id = find("download-by-id", db, "wrk").map(|r| r.rps);
+        let upload = find("upload", db, "goose").and_then(|r| r.ingest_mb_per_s);
+        let seed5 = rows
+            .iter()
+            .find(|r| r.scenario.starts_with("seed-5s") && r.db == db)
+            .and_then(|r| r.ingest_mb_per_s);
+        println!(
+            "| download by name ÷ nginx (wrk req/s) | {db} | {} | ≥ 0.8 |",
+            ratio(by_name, n)
+        );
+        println!(
+            "| download by id ÷ nginx (wrk req/s) | {db} | {} | ≥ 0.6 |",
+            ratio(by_id, n)
+        );
+        println!(
+            "| upload MB/s (64 clients, 1.3 MB) ÷ floor | {db} | {} | ≥ 0.8 |",
+            ratio(upload, floor)
+        );
+        println!(
+            "| seed 5 s ingest MB/s ÷ floor | {db} | {} | ≥ 0.8 |",
+            ratio(seed5, floor)
+        );
+    }
+    Ok(())
+}
