@@ -23,6 +23,8 @@ pub struct Settings {
     pub sweep_interval: Duration,
     pub cors_allowed_origins: Vec<String>,
     pub max_concurrent_uploads: usize,
+    /// How long an upload waits for one of the `max_concurrent_uploads` slots before `503`.
+    pub upload_queue_timeout: Duration,
     pub body_idle_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
@@ -108,6 +110,7 @@ impl Default for Settings {
             sweep_interval: Duration::from_secs(300),
             cors_allowed_origins: Vec::new(),
             max_concurrent_uploads: 64,
+            upload_queue_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Pretty,
@@ -153,6 +156,8 @@ impl Settings {
             sweep_interval: env.seconds("SWEEP_INTERVAL_SECS", d.sweep_interval)?,
             cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
             max_concurrent_uploads,
+            upload_queue_timeout: env
+                .seconds("UPLOAD_QUEUE_TIMEOUT_SECS", d.upload_queue_timeout)?,
             body_idle_timeout: env.seconds("BODY_IDLE_TIMEOUT_SECS", d.body_idle_timeout)?,
             shutdown_timeout: env.seconds("SHUTDOWN_TIMEOUT_SECS", d.shutdown_timeout)?,
             log_format: match env.get("LOG_FORMAT").as_deref() {

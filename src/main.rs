@@ -41,6 +41,10 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
     };
     telemetry::init(settings.log_format);
+    // Each open connection is a file descriptor; a burst of uploads needs more than the usual 1024.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "could not raise the open-file limit");
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             Application::build(settings)

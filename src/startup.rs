@@ -17,6 +17,8 @@ pub struct AppState {
     pub settings: Settings,
     pub repo: Arc<dyn MediaRepo>,
     pub blobs: BlobStore,
+    /// One permit per upload allowed to run at once (`MAX_CONCURRENT_UPLOADS`).
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
 }
 
 pub struct Application {
@@ -55,10 +57,13 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
+        http::metrics::recorder();
+        let upload_slots = Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads));
         let state = web::Data::new(AppState {
             settings,
             repo,
             blobs,
+            upload_slots,
         });
 
         let api = http::openapi_document();

@@ -113,6 +113,9 @@ pub fn plan_mapping(
 pub trait MediaRepo: Send + Sync + 'static {
     async fn migrate(&self) -> Result<(), DbError>;
 
+    /// Pool connections currently checked out, for `/metrics`.
+    fn connections_in_use(&self) -> u32;
+
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), DbError>;
 

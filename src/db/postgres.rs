@@ -36,6 +36,10 @@ impl MediaRepo for PostgresRepo {
         Ok(())
     }
 
+    fn connections_in_use(&self) -> u32 {
+        self.pool.size() - self.pool.num_idle() as u32
+    }
+
     async fn ping(&self) -> Result<(), DbError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

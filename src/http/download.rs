@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, Result};
 use super::media_json::{BinaryFile, MediaJson};
+use super::metrics::{DOWNLOAD_SECONDS, FILES_SERVED};
 use super::openapi::{Internal, NotFound, RangeNotSatisfiable};
 use crate::media::StoredName;
 use crate::startup::AppState;
@@ -117,8 +118,9 @@ pub async fn head_file(
 }
 
 async fn serve_by_id(state: &AppState, req: &HttpRequest, raw_id: &str) -> Result<HttpResponse> {
+    let started = std::time::Instant::now();
     let name = stored_name_of(state, raw_id).await?;
-    serve(state, req, &name).await
+    measured("by_id", started, serve(state, req, &name).await)
 }
 
 async fn serve_by_name(
@@ -126,10 +128,25 @@ async fn serve_by_name(
     req: &HttpRequest,
     raw_name: &str,
 ) -> Result<HttpResponse> {
+    let started = std::time::Instant::now();
     // Validated before any file system access: anything that is not a stored name is 404.
     let name =
         StoredName::parse(raw_name).map_err(|_| ApiError::not_found("no file has that name"))?;
-    serve(state, req, &name).await
+    measured("by_name", started, serve(state, req, &name).await)
+}
+
+/// Counts a served file and records the time to its response headers.
+fn measured(
+    route: &'static str,
+    started: std::time::Instant,
+    served: Result<HttpResponse>,
+) -> Result<HttpResponse> {
+    if served.is_ok() {
+        ::metrics::counter!(FILES_SERVED, "route" => route).increment(1);
+        ::metrics::histogram!(DOWNLOAD_SECONDS, "route" => route)
+            .record(started.elapsed().as_secs_f64());
+    }
+    served
 }
 
 /// The record of a file

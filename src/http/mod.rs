@@ -8,6 +8,7 @@ pub mod error;
 mod health;
 mod mapping;
 mod media_json;
+pub mod metrics;
 pub mod openapi;
 pub mod request_id;
 mod upload;
@@ -32,7 +33,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(download::get_file)
         .service(download::head_file)
         .service(health::healthz)
-        .service(health::readyz);
+        .service(health::readyz)
+        .service(metrics::prometheus_metrics);
 }
 
 /// [`routes`] on a plain actix-web app.

@@ -3,13 +3,15 @@
 use std::time::Duration;
 
 use actix_multipart::{Field, Multipart, MultipartError};
-use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use futures_util::StreamExt;
 use uuid::Uuid;
 
 use super::error::{ApiError, Result};
 use super::media_json::{BinaryFile, MediaList};
+use super::metrics::{self, GaugeGuard};
 use super::openapi::{
     FileTooLarge, Internal, InvalidImage, NoFile, RequestTimeout, StorageFull, UnsupportedMediaType,
 };
@@ -56,6 +58,43 @@ pub async fn upload(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse> {
+    // Back pressure: the body is not read until a slot is free, so a waiting client costs a
+    // connection, not memory or a staging file.
+    let waiting = GaugeGuard::new(metrics::UPLOADS_WAITING);
+    let queue_timeout = state.settings.upload_queue_timeout;
+    let slot =
+        tokio::time::timeout(queue_timeout, state.upload_slots.clone().acquire_owned()).await;
+    drop(waiting);
+    let Ok(Ok(_slot)) = slot else {
+        ::metrics::counter!(metrics::UPLOADS, "outcome" => "overloaded").increment(1);
+        let retry_after = queue_timeout.as_secs().clamp(1, 30).to_string();
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "too many uploads are in progress; retry after the time in Retry-After",
+        )
+        .with_header(
+            header::RETRY_AFTER,
+            HeaderValue::from_str(&retry_after).expect("digits"),
+        ));
+    };
+    let _in_progress = GaugeGuard::new(metrics::UPLOADS_IN_PROGRESS);
+    let started = std::time::Instant::now();
+    let result = receive_and_store(&state, &req, payload).await;
+    let outcome = match &result {
+        Ok(_) => "created",
+        Err(e) => e.code(),
+    };
+    ::metrics::counter!(metrics::UPLOADS, "outcome" => outcome).increment(1);
+    ::metrics::histogram!(metrics::UPLOAD_SECONDS).record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn receive_and_store(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
     let limits = &state.settings.limits;
     let idle = state.settings.body_idle_timeout;
     let mut multipart = Multipart::new(req.headers(), payload);
@@ -76,7 +115,7 @@ pub async fn upload(
         };
         if received.len() == limits.max_files_per_request {
             return Err(ApiError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_files",
                 format!(
                     "at most {} files may be uploaded in one request",
@@ -100,10 +139,12 @@ pub async fn upload(
 
     // Every byte is in and valid. From here the work runs to completion in its own task, so a
     // client that hangs up now cannot leave files without records (or records without files).
+    let bytes: u64 = received.iter().map(|(file, _)| file.size).sum();
     let records = tokio::spawn(store_all(state.clone(), received))
         .await
         .map_err(|e| ApiError::internal("upload task", &e))??;
 
+    ::metrics::counter!(metrics::UPLOAD_BYTES).increment(bytes);
     let location = records[0].id;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/media/{location}")))
@@ -113,7 +154,7 @@ pub async fn upload(
 async fn next_part(multipart: &mut Multipart, idle: Duration) -> Result<Option<Field>> {
     match tokio::time::timeout(idle, multipart.next()).await {
         Err(_) => Err(ApiError::new(
-            actix_web::http::StatusCode::REQUEST_TIMEOUT,
+            StatusCode::REQUEST_TIMEOUT,
             "request_timeout",
             format!("no data arrived for {idle:?}"),
         )),

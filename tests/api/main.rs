@@ -11,5 +11,6 @@ mod health;
 mod lifecycle;
 mod mapping;
 mod openapi;
+mod pressure;
 mod storage;
 mod upload;

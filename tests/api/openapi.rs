@@ -16,6 +16,7 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/media/{id}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/metrics"),
 ];
 
 async fn served_document() -> (crate::helpers::TestApp, Value) {

@@ -149,10 +149,10 @@ test('Swagger UI renders every operation offline', async () => {
   await page.goto(`${api}/docs/`);
   await page.waitForSelector('.opblock');
   const operations = await page.locator('.opblock-summary-path').allTextContents();
-  for (const path of ['/v1/media', '/v1/media/map', '/v1/media/{id}', '/v1/files/{name}', '/v1/media/{id}/info', '/healthz', '/readyz']) {
+  for (const path of ['/v1/media', '/v1/media/map', '/v1/media/{id}', '/v1/files/{name}', '/v1/media/{id}/info', '/healthz', '/readyz', '/metrics']) {
     assert.ok(operations.some((p) => p.replace(/\u200b/g, '') === path), `${path} is not shown: ${operations}`);
   }
-  assert.equal(await page.locator('.opblock').count(), 10);
+  assert.equal(await page.locator('.opblock').count(), 11);
   assert.deepEqual(external, [], 'Swagger UI fetched nothing from outside the service');
   await page.screenshot({ path: join(ARTIFACTS, 'swagger-ui.png'), fullPage: true });
   await page.close();
