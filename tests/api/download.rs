@@ -14,7 +14,43 @@ on_both_databases!(
     an_unknown_id_is_404,
     a_bad_uuid_is_404,
     path_traversal_attempts_are_404_and_touch_nothing,
+    a_large_file_streams_whole_and_in_ranges,
 );
+
+/// Larger than the size read in one go (256 KiB), so the chunked stream serves it.
+async fn a_large_file_streams_whole_and_in_ranges(db: Db) {
+    let app = spawn_app(db).await;
+    let mut bytes = images::png_of_exactly(700 * 1024);
+    for (i, b) in bytes.iter_mut().enumerate().skip(1024) {
+        *b = (i % 251) as u8; // distinct bytes after the image, so misplaced chunks show
+    }
+    let media = app.upload_ok(bytes.clone(), "large.png").await;
+    for path in paths(&media) {
+        let whole = app.get(&path).await;
+        assert_eq!(
+            whole.headers()["content-length"],
+            bytes.len().to_string().as_str()
+        );
+        assert_eq!(
+            whole.bytes().await.unwrap().as_ref(),
+            bytes.as_slice(),
+            "{path}"
+        );
+        let range = app
+            .client
+            .get(app.url(&path))
+            .header("range", "bytes=300000-650000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(range.status(), 206);
+        assert_eq!(
+            range.bytes().await.unwrap().as_ref(),
+            &bytes[300_000..=650_000],
+            "{path}"
+        );
+    }
+}
 
 async fn uploaded(app: &TestApp) -> (Vec<u8>, Value) {
     let bytes = images::jpeg(40, 30);
