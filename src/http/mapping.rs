@@ -12,7 +12,9 @@ use super::auth::ApiKeyAuthorized;
 use super::download::parse_id;
 use super::error::{ApiError, Result};
 use super::media_json::MediaList;
-use super::openapi::{Conflict, Internal, MalformedRequest, NotFound, Unauthorized, Unavailable};
+use super::openapi::{
+    Conflict, Internal, MalformedRequest, NotFound, OriginNotAllowed, Unauthorized, Unavailable,
+};
 use crate::db::{MapError, MapItem};
 use crate::media::StoredName;
 use crate::startup::AppState;
@@ -56,6 +58,7 @@ pub struct MapFile {
         (status = 200, description = "Mapped; the files in request order", body = MediaList),
         (status = 400, response = inline(MalformedRequest)),
         (status = 401, response = inline(Unauthorized)),
+        (status = 403, response = inline(OriginNotAllowed)),
         (status = 404, response = inline(NotFound)),
         (status = 409, response = inline(Conflict)),
         (status = 500, response = inline(Internal)),
@@ -106,6 +109,7 @@ pub async fn map(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = inline(Unauthorized)),
+        (status = 403, response = inline(OriginNotAllowed)),
         (status = 404, response = inline(NotFound)),
         (status = 500, response = inline(Internal)),
         (status = 503, response = inline(Unavailable)),

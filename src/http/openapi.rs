@@ -89,7 +89,8 @@ fn problem_response(status: u16, code: &str, description: &str, detail: &str) ->
 
 problem_responses! {
     MalformedRequest: 400 "malformed_request" "The request body is malformed or breaks a rule" "`owner` must be 1 to 200 printable characters";
-    NoFile: 400 "no_file" "No file was sent: no `file` part, a part without a file name, or an empty file" "the request has no `file` part";
+    NoFile: 400 "no_file" "No file was sent (`no_file`: no `file` part, a part without a file name, an empty file), or the body is not multipart/form-data (`malformed_request`)" "the request has no `file` part";
+    OriginNotAllowed: 403 "origin_not_allowed" "A browser page on an origin not in CORS_ALLOWED_ORIGINS tried to write; nothing was read" "pages on https://evil.example may not write here; add it to CORS_ALLOWED_ORIGINS";
     Unauthorized: 401 "unauthorized" "The API key is missing or wrong" "send the API key as `Authorization: Bearer <key>`";
     NotFound: 404 "not_found" "No such media or file" "no media has the id 0b3c5a4e-5f0e-4a43-9f55-6d0c3f1c2a9e";
     RequestTimeout: 408 "request_timeout" "The upload body stalled" "no data arrived for 30s";
@@ -100,6 +101,7 @@ problem_responses! {
     InvalidImage: 422 "invalid_image" "A file's header is unreadable or claims more than MAX_IMAGE_PIXELS; nothing was kept" "file 1 (\"bomb.png\"): the image is 100000x100000 pixels, more than the limit of 50000000";
     Internal: 500 "internal" "Unexpected failure; logged under the response's X-Request-Id" "an internal error occurred; it has been logged";
     Unavailable: 503 "unavailable" "The database or blob store is unusable, or (protected routes) no MEDIA_API_KEY is configured" "the database is unreachable";
+    Overloaded: 503 "overloaded" "Every upload slot stayed busy for UPLOAD_QUEUE_TIMEOUT_SECS; retry after Retry-After seconds" "too many uploads are in progress; retry after the time in Retry-After";
     StorageFull: 507 "storage_full" "The media store is out of space; nothing was kept" "the media store is out of space";
 }
 

@@ -13,7 +13,8 @@ use super::error::{ApiError, Result};
 use super::media_json::{BinaryFile, MediaList};
 use super::metrics::{self, GaugeGuard};
 use super::openapi::{
-    FileTooLarge, Internal, InvalidImage, NoFile, RequestTimeout, StorageFull, UnsupportedMediaType,
+    FileTooLarge, Internal, InvalidImage, NoFile, OriginNotAllowed, Overloaded, RequestTimeout,
+    StorageFull, UnsupportedMediaType,
 };
 use crate::db::MediaRecord;
 use crate::ingest::{Ingested, ingest};
@@ -44,11 +45,13 @@ pub struct UploadForm {
         (status = 201, description = "Stored; the files in part order", body = MediaList,
             headers(("Location" = String, description = "`/v1/media/{id}` of the first file"))),
         (status = 400, response = inline(NoFile)),
+        (status = 403, response = inline(OriginNotAllowed)),
         (status = 408, response = inline(RequestTimeout)),
         (status = 413, response = inline(FileTooLarge)),
         (status = 415, response = inline(UnsupportedMediaType)),
         (status = 422, response = inline(InvalidImage)),
         (status = 500, response = inline(Internal)),
+        (status = 503, response = inline(Overloaded)),
         (status = 507, response = inline(StorageFull)),
     )
 )]
