@@ -103,6 +103,9 @@ impl BlobStore {
     ) -> io::Result<(StoredName, DateTime<Utc>)> {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
+            // Staging files are private (0600); a stored file is readable by other local
+            // readers such as nginx or a backup job.
+            std::fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
             let mut staged = staged;
             let mut unix_ms = unix_ms;
             loop {

@@ -29,6 +29,14 @@ async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
         "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400124.png"
     );
     assert!(store.path_of(&a).exists() && store.path_of(&b).exists());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(store.path_of(&a)).unwrap().permissions(),
+    );
+    assert_eq!(
+        mode & 0o777,
+        0o644,
+        "stored files are readable by other local readers"
+    );
     assert_eq!(
         std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
         0
