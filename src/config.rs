@@ -167,11 +167,6 @@ impl Settings {
             },
         })
     }
-
-    pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://")
-    }
 }
 
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);

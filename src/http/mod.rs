@@ -24,7 +24,6 @@ pub use error::{ApiError, Problem};
 /// registered here.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(upload::upload)
-        // Before `/v1/media/{id}`, which would otherwise take "map" for an id.
         .service(mapping::map)
         .service(download::get_media)
         .service(download::head_media)

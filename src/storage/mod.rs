@@ -41,10 +41,6 @@ impl BlobStore {
         Self { root, staging }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     pub fn path_of(&self, name: &StoredName) -> PathBuf {
         self.root.join(name.shard()).join(name.as_ref())
     }
