@@ -5,7 +5,7 @@
 //! the staging path, which deletes the partial file.
 
 use std::fmt::Display;
-use std::io;
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -100,17 +100,12 @@ where
         None => accepted_format(&head, limits)?,
     };
     writer.flush().await?;
-    let file = writer.into_inner();
-
-    let dimensions = read_dimensions(&staged).await?;
-    if !limits.allows_pixels(dimensions) {
-        return Err(IngestError::TooManyPixels {
-            dimensions,
-            limit: limits.max_image_pixels,
-        });
-    }
-    // Durable before anyone is told it was stored.
-    file.sync_all().await?;
+    let file = writer.into_inner().into_std().await;
+    let limits = limits.clone();
+    // One trip to the blocking pool: read the header from the open file, then make it durable.
+    let dimensions = tokio::task::spawn_blocking(move || check_and_sync(file, &limits))
+        .await
+        .map_err(io::Error::other)??;
 
     Ok(Ingested {
         staged,
@@ -137,25 +132,35 @@ fn accepted_format(head: &[u8], limits: &Limits) -> Result<ImageFormat, IngestEr
 }
 
 /// Width and height from the header only: nothing is decoded, so a decompression bomb costs
-/// a few reads.
-async fn read_dimensions(staged: &TempPath) -> Result<Dimensions, IngestError> {
-    let path = staged.to_path_buf();
-    let size = tokio::task::spawn_blocking(move || imagesize::size(path))
-        .await
-        .map_err(io::Error::other)?;
-    match size {
-        Ok(s) if s.width > 0 && s.height > 0 => Ok(Dimensions {
+/// a few reads. A valid file is synced, so that it is durable before anyone is told it was stored.
+fn check_and_sync(file: std::fs::File, limits: &Limits) -> Result<Dimensions, IngestError> {
+    let mut reader = BufReader::new(&file);
+    reader.seek(SeekFrom::Start(0))?;
+    let dimensions = match imagesize::reader_size(reader) {
+        Ok(s) if s.width > 0 && s.height > 0 => Dimensions {
             width: s.width as u64,
             height: s.height as u64,
-        }),
-        Ok(_) => Err(IngestError::InvalidImage {
-            reason: "the header gives a zero dimension".into(),
-        }),
-        Err(imagesize::ImageError::IoError(e)) if e.kind() != io::ErrorKind::UnexpectedEof => {
-            Err(e.into())
+        },
+        Ok(_) => {
+            return Err(IngestError::InvalidImage {
+                reason: "the header gives a zero dimension".into(),
+            });
         }
-        Err(e) => Err(IngestError::InvalidImage {
-            reason: e.to_string(),
-        }),
+        Err(imagesize::ImageError::IoError(e)) if e.kind() != io::ErrorKind::UnexpectedEof => {
+            return Err(e.into());
+        }
+        Err(e) => {
+            return Err(IngestError::InvalidImage {
+                reason: e.to_string(),
+            });
+        }
+    };
+    if !limits.allows_pixels(dimensions) {
+        return Err(IngestError::TooManyPixels {
+            dimensions,
+            limit: limits.max_image_pixels,
+        });
     }
+    file.sync_all()?;
+    Ok(dimensions)
 }

@@ -129,11 +129,20 @@ impl BlobStore {
 
     /// Opens a stored blob; `None` if there is no such file.
     pub async fn open(&self, name: &StoredName) -> io::Result<Option<Blob>> {
-        match tokio::fs::File::open(self.path_of(name)).await {
-            Ok(file) => {
-                let len = file.metadata().await?.len();
-                Ok(Some(Blob { file, len }))
-            }
+        let path = self.path_of(name);
+        // Open and stat in one trip to the blocking pool: this is every download's hot path.
+        let opened = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(path)?;
+            let len = file.metadata()?.len();
+            Ok::<_, io::Error>((file, len))
+        })
+        .await
+        .map_err(io::Error::other)?;
+        match opened {
+            Ok((file, len)) => Ok(Some(Blob {
+                file: tokio::fs::File::from_std(file),
+                len,
+            })),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
