@@ -15,6 +15,7 @@ use super::error::{ApiError, Result};
 use super::media_json::{BinaryFile, MediaJson};
 use super::metrics::{DOWNLOAD_SECONDS, FILES_SERVED};
 use super::openapi::{Internal, NotFound, RangeNotSatisfiable};
+use crate::db::MediaRecord;
 use crate::media::StoredName;
 use crate::startup::AppState;
 use crate::storage::modified_time;
@@ -164,9 +165,14 @@ fn measured(
 )]
 #[get("/v1/media/{id}/info")]
 pub async fn media_info(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
-    let id = parse_id(&id)?;
-    let record = state.repo.find(id).await?.ok_or_else(|| no_media(id))?;
+    let record = find_record(&state, &id).await?;
     Ok(HttpResponse::Ok().json(MediaJson::from(record)))
+}
+
+/// The record a path id names; `404` for an unknown id or one that is not a UUID.
+async fn find_record(state: &AppState, raw_id: &str) -> Result<MediaRecord> {
+    let id = parse_id(raw_id)?;
+    state.repo.find(id).await?.ok_or_else(|| no_media(id))
 }
 
 /// Ids are UUIDs; anything else cannot name a record, so it is simply not found.
@@ -179,11 +185,10 @@ fn no_media(id: Uuid) -> ApiError {
 }
 
 async fn stored_name_of(state: &AppState, raw_id: &str) -> Result<StoredName> {
-    let id = parse_id(raw_id)?;
-    let record = state.repo.find(id).await?.ok_or_else(|| no_media(id))?;
+    let record = find_record(state, raw_id).await?;
     StoredName::parse(&record.name).map_err(|_| {
-        tracing::error!(%id, name = %record.name, "record holds an invalid stored name");
-        no_media(id)
+        tracing::error!(id = %record.id, name = %record.name, "record holds an invalid stored name");
+        no_media(record.id)
     })
 }
 

@@ -14,6 +14,21 @@ async fn app_for_page() -> TestApp {
     .await
 }
 
+/// A one-file browser upload sent with `Origin: origin`.
+async fn upload_from(app: &TestApp, origin: &str) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        crate::helpers::file_part(images::png(2, 2), "a.png", "image/png"),
+    );
+    app.client
+        .post(app.url("/v1/media"))
+        .header("origin", origin)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn preflight(
     app: &TestApp,
     origin: &str,
@@ -39,18 +54,7 @@ async fn a_configured_origin_may_preflight_and_upload() {
     assert!(response.status().is_success(), "{}", response.status());
     assert_eq!(response.headers()["access-control-allow-origin"], PAGE);
 
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        crate::helpers::file_part(images::png(2, 2), "a.png", "image/png"),
-    );
-    let upload = app
-        .client
-        .post(app.url("/v1/media"))
-        .header("origin", PAGE)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let upload = upload_from(&app, PAGE).await;
     assert_eq!(upload.status(), 201);
     assert_eq!(upload.headers()["access-control-allow-origin"], PAGE);
     let exposed = upload.headers()["access-control-expose-headers"]
@@ -82,18 +86,7 @@ async fn an_unconfigured_origin_is_refused() {
             .headers()
             .contains_key("access-control-allow-origin")
     );
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        crate::helpers::file_part(images::png(2, 2), "a.png", "image/png"),
-    );
-    let upload = app
-        .client
-        .post(app.url("/v1/media"))
-        .header("origin", "http://evil.example")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let upload = upload_from(&app, "http://evil.example").await;
     assert!(!upload.headers().contains_key("access-control-allow-origin"));
     assert_eq!(
         app.record_count().await,
@@ -105,18 +98,7 @@ async fn an_unconfigured_origin_is_refused() {
 #[tokio::test]
 async fn the_services_own_origin_may_upload_as_swagger_ui_does() {
     let app = spawn_app(Db::Sqlite).await;
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        crate::helpers::file_part(images::png(2, 2), "a.png", "image/png"),
-    );
-    let upload = app
-        .client
-        .post(app.url("/v1/media"))
-        .header("origin", &app.address)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let upload = upload_from(&app, &app.address).await;
     assert_eq!(upload.status(), 201);
 }
 

@@ -30,7 +30,7 @@ pub struct TestApp {
     pub settings: Settings,
     pub db: Db,
     postgres_db: Option<String>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// Runs each named `async fn(Db)` test once on SQLite and once on PostgreSQL.
@@ -97,7 +97,7 @@ pub async fn spawn_app_with(db: Db, customize: impl FnOnce(&mut Settings)) -> Te
         settings,
         db,
         postgres_db,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -215,7 +215,7 @@ impl TestApp {
     pub fn run_cli(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_mediastore"))
             .args(args)
-            .current_dir(self._dir.path()) // no developer's .env is picked up
+            .current_dir(self.dir.path()) // no developer's .env is picked up
             .env("DATABASE_URL", &self.settings.database_url)
             .env("UPLOAD_DIR", self.upload_dir())
             .env("RUST_LOG", "warn")
