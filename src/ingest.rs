@@ -102,8 +102,9 @@ where
     writer.flush().await?;
     let file = writer.into_inner().into_std().await;
     let limits = limits.clone();
+    let sync = store.commit_needs_synced_staging();
     // One trip to the blocking pool: read the header from the open file, then make it durable.
-    let dimensions = tokio::task::spawn_blocking(move || check_and_sync(file, &limits))
+    let dimensions = tokio::task::spawn_blocking(move || check_and_sync(file, &limits, sync))
         .await
         .map_err(io::Error::other)??;
 
@@ -132,8 +133,13 @@ fn accepted_format(head: &[u8], limits: &Limits) -> Result<ImageFormat, IngestEr
 }
 
 /// Width and height from the header only: nothing is decoded, so a decompression bomb costs
-/// a few reads. A valid file is synced, so that it is durable before anyone is told it was stored.
-fn check_and_sync(file: std::fs::File, limits: &Limits) -> Result<Dimensions, IngestError> {
+/// a few reads. A valid file is synced if `sync`, so that a file renamed into place is durable
+/// before anyone is told it was stored.
+fn check_and_sync(
+    file: std::fs::File,
+    limits: &Limits,
+    sync: bool,
+) -> Result<Dimensions, IngestError> {
     let mut reader = BufReader::new(&file);
     reader.seek(SeekFrom::Start(0))?;
     let dimensions = match imagesize::reader_size(reader) {
@@ -161,6 +167,8 @@ fn check_and_sync(file: std::fs::File, limits: &Limits) -> Result<Dimensions, In
             limit: limits.max_image_pixels,
         });
     }
-    file.sync_all()?;
+    if sync {
+        file.sync_all()?;
+    }
     Ok(dimensions)
 }

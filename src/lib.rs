@@ -8,6 +8,7 @@ pub mod http;
 pub mod ingest;
 pub mod lifecycle;
 pub mod media;
+pub mod migrate_store;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

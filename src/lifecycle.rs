@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
+use futures_util::{StreamExt, TryStreamExt};
 
 use crate::db::{DbError, MediaRecord, MediaRepo};
 use crate::media::StoredName;
@@ -13,6 +14,8 @@ use crate::storage::BlobStore;
 
 /// Records deleted per statement, so one sweep never holds a long transaction.
 const SWEEP_BATCH: i64 = 500;
+/// Listed blobs checked against the records per query.
+const ORPHAN_BATCH: usize = 1000;
 
 /// A file without a record is only an orphan once it is this old: younger ones may belong to an
 /// upload between its rename and its insert.
@@ -50,7 +53,7 @@ pub async fn sweep_expired(
     }
 }
 
-/// Removes files older than `min_age` that no record names. Returns their file names.
+/// Removes blobs older than `min_age` that no record names. Returns their file names.
 pub async fn remove_orphans(
     repo: &dyn MediaRepo,
     blobs: &BlobStore,
@@ -58,30 +61,22 @@ pub async fn remove_orphans(
 ) -> Result<Vec<String>, LifecycleError> {
     let now = SystemTime::now();
     let mut removed = Vec::new();
-    let store = blobs.clone();
-    let shards = tokio::task::spawn_blocking(move || store.shards_blocking())
-        .await
-        .map_err(std::io::Error::other)??;
-    for shard in shards {
-        let store = blobs.clone();
-        let files = tokio::task::spawn_blocking(move || store.files_in_blocking(&shard))
-            .await
-            .map_err(std::io::Error::other)??;
-        let old: Vec<_> = files
-            .into_iter()
-            .filter(|f| {
-                now.duration_since(f.modified)
-                    .is_ok_and(|age| age >= min_age)
-            })
-            .collect();
-        if old.is_empty() {
-            continue;
-        }
-        let names: Vec<String> = old.iter().map(|f| f.file_name.clone()).collect();
+    let mut old_blobs = blobs
+        .list()
+        .try_filter(|blob| {
+            let old = now
+                .duration_since(blob.modified)
+                .is_ok_and(|age| age >= min_age);
+            std::future::ready(old)
+        })
+        .try_chunks(ORPHAN_BATCH);
+    while let Some(old) = old_blobs.next().await {
+        let old = old.map_err(|e| e.1)?;
+        let names: Vec<String> = old.iter().map(|b| b.file_name.clone()).collect();
         let recorded: HashSet<String> = repo.existing_names(&names).await?.into_iter().collect();
-        for file in old.into_iter().filter(|f| !recorded.contains(&f.file_name)) {
-            tokio::fs::remove_file(&file.path).await?;
-            removed.push(file.file_name);
+        for blob in old.into_iter().filter(|b| !recorded.contains(&b.file_name)) {
+            blobs.remove_listed(&blob).await?;
+            removed.push(blob.file_name);
         }
     }
     Ok(removed)

@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mediastore::config::Settings;
+use mediastore::config::{Settings, StorageKind};
 use mediastore::startup::Application;
 use mediastore::storage::BlobStore;
-use mediastore::{db, lifecycle, telemetry, verify};
+use mediastore::{db, lifecycle, migrate_store, telemetry, verify};
 
 /// Content-addressed media storage service.
 #[derive(Parser)]
@@ -27,6 +27,16 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Copy every recorded blob from one back end to the other, verifying each copy's SHA-1.
+    /// Resumable: run it again after an interruption. The source is left as it was.
+    MigrateStore {
+        /// `fs` (UPLOAD_DIR) or `s3` (the S3_* settings).
+        #[arg(long)]
+        from: StorageKind,
+        /// `fs` or `s3`; the other one.
+        #[arg(long)]
+        to: StorageKind,
     },
 }
 
@@ -62,7 +72,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Gc => {
             let repo = db::connect(&settings.database_url, 2).await?;
             repo.migrate().await?;
-            let blobs = BlobStore::new(&settings.upload_dir);
+            let blobs = BlobStore::from_settings(&settings)?;
             let expired =
                 lifecycle::sweep_expired(repo.as_ref(), &blobs, settings.unmapped_ttl).await?;
             for record in &expired {
@@ -82,7 +92,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Verify { json } => {
             let repo = db::connect(&settings.database_url, 2).await?;
             let report =
-                verify::verify(repo.as_ref(), &BlobStore::new(&settings.upload_dir)).await?;
+                verify::verify(repo.as_ref(), &BlobStore::from_settings(&settings)?).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -103,6 +113,37 @@ async fn main() -> anyhow::Result<ExitCode> {
                 );
             }
             if !report.is_clean() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::MigrateStore { from, to } => {
+            if from == to {
+                eprintln!("--from and --to name the same store; nothing to do");
+                return Ok(ExitCode::from(2));
+            }
+            let repo = db::connect(&settings.database_url, 2).await?;
+            let (from, to) = (
+                BlobStore::of_kind(from, &settings)?,
+                BlobStore::of_kind(to, &settings)?,
+            );
+            to.create_dirs().await?; // not `prepare`: a running service may be staging
+            let report = migrate_store::migrate_store(repo.as_ref(), &from, &to).await?;
+            for name in &report.missing_in_source {
+                println!("missing\t{name}");
+            }
+            for name in &report.corrupt_in_source {
+                println!("corrupt\t{name}");
+            }
+            println!(
+                "{} -> {}: copied {}, already there {}, missing {}, corrupt {}",
+                from.describe(),
+                to.describe(),
+                report.copied,
+                report.already_there,
+                report.missing_in_source.len(),
+                report.corrupt_in_source.len()
+            );
+            if !report.is_complete() {
                 return Ok(ExitCode::FAILURE);
             }
         }

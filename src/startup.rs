@@ -35,13 +35,14 @@ impl Application {
             .await
             .context("connecting to the database (DATABASE_URL)")?;
         repo.migrate().await.context("migrating the database")?;
-        let blobs = BlobStore::new(&settings.upload_dir);
+        let blobs = BlobStore::from_settings(&settings).context("configuring the blob store")?;
         let leftovers = blobs.prepare().await.with_context(|| {
             format!(
                 "preparing the upload directory {}",
                 settings.upload_dir.display()
             )
         })?;
+        tracing::info!(store = %blobs.describe(), "blob store ready");
         if leftovers > 0 {
             tracing::info!(leftovers, "removed staging files left by an earlier run");
         }

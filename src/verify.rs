@@ -1,12 +1,10 @@
-//! `mediastore verify`: re-hashes every stored file and cross-checks files against records.
+//! `mediastore verify`: re-hashes every stored blob and cross-checks blobs against records.
 
 use std::collections::BTreeSet;
-use std::io::Read;
-use std::path::Path;
 
+use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use sha1::{Digest, Sha1};
 
 use crate::db::MediaRepo;
 use crate::lifecycle::LifecycleError;
@@ -39,10 +37,7 @@ pub async fn verify(
     repo: &dyn MediaRepo,
     blobs: &BlobStore,
 ) -> Result<VerifyReport, LifecycleError> {
-    let store = blobs.clone();
-    let (mut report, mut unclaimed) = tokio::task::spawn_blocking(move || check_files(&store))
-        .await
-        .map_err(std::io::Error::other)??;
+    let (mut report, mut unclaimed) = check_blobs(blobs).await?;
 
     let mut after = String::new();
     loop {
@@ -62,43 +57,28 @@ pub async fn verify(
     Ok(report)
 }
 
-/// Hashes every file (progress on a terminal); returns the report so far and every file name.
-fn check_files(store: &BlobStore) -> std::io::Result<(VerifyReport, BTreeSet<String>)> {
-    let mut files = Vec::new();
-    for shard in store.shards_blocking()? {
-        files.extend(store.files_in_blocking(&shard)?);
-    }
+/// Hashes every blob (progress on a terminal); returns the report so far and every blob name.
+async fn check_blobs(
+    store: &BlobStore,
+) -> Result<(VerifyReport, BTreeSet<String>), LifecycleError> {
+    let listed: Vec<_> = store.list().try_collect().await?;
     // indicatif draws nothing when stderr is not a terminal.
-    let progress = ProgressBar::new(files.len() as u64).with_style(
+    let progress = ProgressBar::new(listed.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} files, {per_sec}, eta {eta}")
             .expect("static template"),
     );
     let mut report = VerifyReport::default();
     let mut names = BTreeSet::new();
-    for file in files {
+    for blob in listed {
         report.files_checked += 1;
-        match StoredName::parse(&file.file_name) {
-            Ok(name) if sha1_of(&file.path)? != name.sha1() => {
-                report.corrupt_files.push(file.file_name.clone())
-            }
-            _ => {}
+        if let Ok(name) = StoredName::parse(&blob.file_name)
+            && store.sha1_of_listed(&blob).await? != name.sha1()
+        {
+            report.corrupt_files.push(blob.file_name.clone());
         }
-        names.insert(file.file_name);
+        names.insert(blob.file_name);
         progress.inc(1);
     }
     progress.finish_and_clear();
     Ok((report, names))
-}
-
-fn sha1_of(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha1::new();
-    let mut buffer = vec![0; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            return Ok(hex::encode(hasher.finalize()));
-        }
-        hasher.update(&buffer[..n]);
-    }
 }

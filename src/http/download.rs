@@ -7,8 +7,6 @@ use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, get, head, web};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 use uuid::Uuid;
 
 use super::error::{ApiError, Result};
@@ -18,12 +16,8 @@ use super::openapi::{Internal, NotFound, RangeNotSatisfiable};
 use crate::db::MediaRecord;
 use crate::media::StoredName;
 use crate::startup::AppState;
-use crate::storage::modified_time;
+use crate::storage::{Blob, BlobBytes, modified_time};
 
-const READ_CHUNK_BYTES: usize = 64 * 1024;
-/// Files (or ranges) up to this size are read whole; larger ones are streamed in chunks, so
-/// memory per download stays bounded.
-const WHOLE_READ_MAX_BYTES: u64 = 256 * 1024;
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 const SANDBOX: &str = "default-src 'none'; sandbox";
 
@@ -197,7 +191,7 @@ async fn serve(state: &AppState, req: &HttpRequest, name: &StoredName) -> Result
         .blobs
         .open(name)
         .await
-        .map_err(|e| ApiError::io("opening a stored file", e))?
+        .map_err(|e| ApiError::io("opening a stored blob", e))?
     else {
         return Err(ApiError::not_found("no file has that name"));
     };
@@ -231,13 +225,13 @@ async fn serve(state: &AppState, req: &HttpRequest, name: &StoredName) -> Result
         None => (0, blob.len),
     };
     response.insert_header((header::CONTENT_TYPE, name.format().mime()));
-    body(response, req, blob.file, start, len).await
+    body(response, req, blob, start, len).await
 }
 
 async fn body(
     mut response: HttpResponseBuilder,
     req: &HttpRequest,
-    mut file: tokio::fs::File,
+    blob: Blob,
     start: u64,
     len: u64,
 ) -> Result<HttpResponse> {
@@ -246,21 +240,14 @@ async fn body(
         let empty = futures_util::stream::empty::<std::io::Result<bytes::Bytes>>();
         return Ok(response.body(SizedStream::new(len, empty)));
     }
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| ApiError::io("seeking in a stored file", e))?;
-    }
-    if len <= WHOLE_READ_MAX_BYTES {
-        // One read and one write: far cheaper than a chunked stream for typical web images.
-        let mut bytes = vec![0; len as usize];
-        file.read_exact(&mut bytes)
-            .await
-            .map_err(|e| ApiError::io("reading a stored file", e))?;
-        return Ok(response.body(bytes));
-    }
-    let stream = ReaderStream::with_capacity(file.take(len), READ_CHUNK_BYTES);
-    Ok(response.body(SizedStream::new(len, stream)))
+    let bytes = blob
+        .read(start, len)
+        .await
+        .map_err(|e| ApiError::io("reading a stored blob", e))?;
+    Ok(match bytes {
+        BlobBytes::Whole(bytes) => response.body(bytes),
+        BlobBytes::Stream(stream) => response.body(SizedStream::new(len, stream)),
+    })
 }
 
 /// `If-None-Match` wins over `If-Modified-Since` (RFC 9110 §13.2.2).

@@ -19,8 +19,8 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness
 ///
-/// `200` when the database answers and the blob store takes a new file; a load balancer sends
-/// traffic only then.
+/// `200` when the database answers, a new upload can be staged, and the bucket (with
+/// `STORAGE=s3`) answers; a load balancer sends traffic only then.
 #[utoipa::path(
     tag = "operations",
     responses(
@@ -35,8 +35,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
         return Err(unavailable("the database is unreachable"));
     }
     if let Err(e) = state.blobs.check_writable().await {
-        tracing::warn!(error = %e, "readiness: upload directory not writable");
-        return Err(unavailable("the blob store is not writable"));
+        tracing::warn!(error = %e, store = %state.blobs.describe(), "readiness: blob store unavailable");
+        return Err(unavailable(
+            "the blob store is not writable or not reachable",
+        ));
     }
     Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
 }

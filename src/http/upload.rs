@@ -172,22 +172,37 @@ fn multipart_error(e: MultipartError) -> ApiError {
 }
 
 /// Moves every file to its final name and records them all in one transaction. If anything
-/// fails, the files already moved are removed again.
+/// fails, the files already stored are removed again. Runs in a task of its own, so it is not
+/// cancelled half way when the client hangs up.
 async fn store_all(
     state: web::Data<AppState>,
     received: Vec<(Ingested, Option<String>)>,
 ) -> Result<Vec<MediaRecord>> {
-    let mut committed = Committed {
-        store: &state.blobs,
-        names: Vec::new(),
-    };
+    let mut committed = Vec::new();
+    let stored = commit_and_record(&state, received, &mut committed).await;
+    if stored.is_err() {
+        for name in committed {
+            if let Err(e) = state.blobs.remove(&name).await {
+                tracing::error!(error = %e, %name, "could not remove a blob whose record failed; gc will");
+            }
+        }
+    }
+    stored
+}
+
+/// Pushes each stored name onto `committed` before recording them all.
+async fn commit_and_record(
+    state: &AppState,
+    received: Vec<(Ingested, Option<String>)>,
+    committed: &mut Vec<StoredName>,
+) -> Result<Vec<MediaRecord>> {
     let mut records = Vec::with_capacity(received.len());
     for (file, original_name) in received {
         let (name, created_at) = state
             .blobs
             .commit(file.staged, file.sha1_hex.clone(), file.format)
             .await
-            .map_err(|e| ApiError::io("moving an upload into place", e))?;
+            .map_err(|e| ApiError::io("storing an upload", e))?;
         records.push(MediaRecord {
             id: Uuid::new_v4(),
             name: name.to_string(),
@@ -202,25 +217,8 @@ async fn store_all(
             mapped_at: None,
             metadata: None,
         });
-        committed.names.push(name);
+        committed.push(name);
     }
     state.repo.insert_all(&records).await?;
-    committed.names.clear();
     Ok(records)
-}
-
-/// Files moved into place but not yet recorded; removed on drop unless the insert succeeded.
-struct Committed<'a> {
-    store: &'a crate::storage::BlobStore,
-    names: Vec<StoredName>,
-}
-
-impl Drop for Committed<'_> {
-    fn drop(&mut self) {
-        for name in &self.names {
-            if let Err(e) = self.store.remove_blocking(name) {
-                tracing::error!(error = %e, %name, "could not remove a file whose record failed; gc will");
-            }
-        }
-    }
 }

@@ -1,54 +1,130 @@
-//! Where bytes live: a sharded directory, `<root>/<2 chars>/<stored name>`.
+//! Where bytes live. Two back ends behind one [`BlobStore`]:
 //!
-//! Uploads are staged in `<root>/.tmp` (same file system, so the final rename is atomic) and
-//! moved into their shard only when complete and valid: a reader never sees a partial file.
+//! - `fs`: a sharded directory, `<root>/<2 chars>/<stored name>` (the default);
+//! - `s3`: an S3-compatible bucket, `<prefix>/<2 chars>/<stored name>`.
+//!
+//! Both stage an upload in a local directory first (`<upload dir>/.tmp`), where it is hashed,
+//! checked and measured. Only a complete, valid file is then committed under its final name, so
+//! no reader ever sees a partial blob and a rejected upload leaves nothing in the store.
+
+mod fs;
+mod s3;
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use sha1::{Digest, Sha1};
 use tempfile::TempPath;
 
+use crate::config::{S3Settings, Settings, StorageKind};
 use crate::media::{ImageFormat, StoredName};
+
+pub use fs::FsBlobs;
+pub use s3::S3Blobs;
 
 const STAGING_DIR: &str = ".tmp";
 
+/// Ranges up to this size are read into one buffer; larger ones are streamed in chunks, so the
+/// memory a download takes stays bounded.
+pub const WHOLE_READ_MAX_BYTES: u64 = 256 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct BlobStore {
-    root: PathBuf,
     staging: PathBuf,
+    backend: Backend,
 }
 
-/// A file found in a shard; its name is not validated (a stray file may sit there).
 #[derive(Debug, Clone)]
-pub struct ListedFile {
-    pub file_name: String,
-    pub path: PathBuf,
-    pub modified: SystemTime,
+enum Backend {
+    Fs(FsBlobs),
+    S3(S3Blobs),
 }
 
-/// A complete blob: its open file and what its headers need.
+/// A blob found by listing the store; its name is not validated (a stray file may sit there).
+#[derive(Debug, Clone)]
+pub struct ListedBlob {
+    pub file_name: String,
+    pub modified: SystemTime,
+    location: Location,
+}
+
+#[derive(Debug, Clone)]
+enum Location {
+    File(PathBuf),
+    Object(object_store::path::Path),
+}
+
+/// A stored blob, found and sized; its bytes are read with [`Blob::read`].
 pub struct Blob {
-    pub file: tokio::fs::File,
     pub len: u64,
+    source: Source,
+}
+
+enum Source {
+    File(tokio::fs::File),
+    Object(S3Blobs, object_store::path::Path),
+}
+
+/// Bytes of a blob: small ranges whole, larger ones as a stream of chunks.
+pub enum BlobBytes {
+    Whole(Bytes),
+    Stream(BoxStream<'static, io::Result<Bytes>>),
 }
 
 impl BlobStore {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
+    /// The sharded directory at `root`, staging in `root/.tmp` (one file system, so the final
+    /// rename is atomic).
+    pub fn fs(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
-        let staging = root.join(STAGING_DIR);
-        Self { root, staging }
+        Self {
+            staging: root.join(STAGING_DIR),
+            backend: Backend::Fs(FsBlobs::new(root)),
+        }
     }
 
-    pub fn path_of(&self, name: &StoredName) -> PathBuf {
-        self.root.join(name.shard()).join(name.as_ref())
+    /// The bucket, staging uploads in `upload_dir/.tmp`.
+    pub fn s3(settings: &S3Settings, upload_dir: &Path) -> io::Result<Self> {
+        Ok(Self {
+            staging: upload_dir.join(STAGING_DIR),
+            backend: Backend::S3(S3Blobs::new(settings)?),
+        })
+    }
+
+    /// The store `kind` names, configured from `settings`.
+    pub fn of_kind(kind: StorageKind, settings: &Settings) -> io::Result<Self> {
+        match kind {
+            StorageKind::Fs => Ok(Self::fs(&settings.upload_dir)),
+            StorageKind::S3 => {
+                let s3 = settings.s3.as_ref().ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "S3_BUCKET is not set")
+                })?;
+                Self::s3(s3, &settings.upload_dir)
+            }
+        }
+    }
+
+    /// The store the service is configured to use.
+    pub fn from_settings(settings: &Settings) -> io::Result<Self> {
+        Self::of_kind(settings.storage, settings)
+    }
+
+    /// For logs and progress lines: a directory path or an `s3://` address.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Fs(fs) => fs.root().display().to_string(),
+            Backend::S3(s3) => s3.to_string(),
+        }
     }
 
     /// Creates the directories and removes staged files a crash left behind. Returns how many
     /// leftovers were removed. Call before serving, while no upload can be in flight.
     pub async fn prepare(&self) -> io::Result<usize> {
-        tokio::fs::create_dir_all(&self.staging).await?;
+        self.create_dirs().await?;
         let mut removed = 0;
         let mut entries = tokio::fs::read_dir(&self.staging).await?;
         while let Some(entry) = entries.next_entry().await? {
@@ -58,6 +134,15 @@ impl BlobStore {
             }
         }
         Ok(removed)
+    }
+
+    /// Creates the local directories; safe while a service is using the same store.
+    pub async fn create_dirs(&self) -> io::Result<()> {
+        tokio::fs::create_dir_all(&self.staging).await?;
+        if let Backend::Fs(fs) = &self.backend {
+            tokio::fs::create_dir_all(fs.root()).await?;
+        }
+        Ok(())
     }
 
     /// A new empty staging file. Dropping the returned path deletes the file, so an upload that
@@ -75,10 +160,15 @@ impl BlobStore {
         Ok((tokio::fs::File::from_std(file), path))
     }
 
-    /// Moves a complete, synced staging file to its final name and makes the rename durable.
-    /// The name carries the current time in milliseconds; if another upload of the same bytes
-    /// took that name in the same millisecond, the next millisecond is tried, so two uploads
-    /// never share a name.
+    /// Whether a staged file must be on disk before commit: a rename keeps the file's blocks,
+    /// so the directory back end needs them synced; the bucket keeps its own copy.
+    pub fn commit_needs_synced_staging(&self) -> bool {
+        matches!(self.backend, Backend::Fs(_))
+    }
+
+    /// Stores a complete, valid staged file under its final name. The name carries the current
+    /// time in milliseconds; if another upload of the same bytes took that name in the same
+    /// millisecond, the next millisecond is tried, so two uploads never share a name.
     pub async fn commit(
         &self,
         staged: TempPath,
@@ -97,107 +187,138 @@ impl BlobStore {
         format: ImageFormat,
         unix_ms: i64,
     ) -> io::Result<(StoredName, DateTime<Utc>)> {
-        let root = self.root.clone();
-        tokio::task::spawn_blocking(move || {
-            // Staging files are private (0600); a stored file is readable by other local
-            // readers such as nginx or a backup job.
-            std::fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-            let mut staged = staged;
-            let mut unix_ms = unix_ms;
-            loop {
-                let name = StoredName::new(&sha1_hex, unix_ms, format).map_err(io::Error::other)?;
-                let shard = root.join(name.shard());
-                std::fs::create_dir_all(&shard)?;
-                match staged.persist_noclobber(shard.join(name.as_ref())) {
-                    Ok(()) => {
-                        std::fs::File::open(&shard)?.sync_all()?;
-                        let created_at =
-                            DateTime::from_timestamp_millis(unix_ms).expect("in range");
-                        return Ok((name, created_at));
-                    }
-                    Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-                        staged = e.path;
-                        unix_ms += 1;
-                    }
-                    Err(e) => return Err(e.error),
-                }
-            }
-        })
-        .await
-        .map_err(io::Error::other)?
+        let name = match &self.backend {
+            Backend::Fs(fs) => fs.commit(staged, &sha1_hex, format, unix_ms).await?,
+            Backend::S3(s3) => s3.commit(staged, &sha1_hex, format, unix_ms).await?,
+        };
+        let created_at = DateTime::from_timestamp_millis(name.unix_ms()).expect("in range");
+        Ok((name, created_at))
     }
 
-    /// Opens a stored blob; `None` if there is no such file.
+    /// Stores a staged file under exactly `name`, replacing what is there (for copying a store).
+    pub async fn put_as(&self, staged: TempPath, name: &StoredName) -> io::Result<()> {
+        match &self.backend {
+            Backend::Fs(fs) => fs.put_as(staged, name).await,
+            Backend::S3(s3) => s3.put_as(staged, name).await,
+        }
+    }
+
+    /// Finds a stored blob; `None` if there is none by that name.
     pub async fn open(&self, name: &StoredName) -> io::Result<Option<Blob>> {
-        let path = self.path_of(name);
-        // Open and stat in one trip to the blocking pool: this is every download's hot path.
-        let opened = tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(path)?;
-            let len = file.metadata()?.len();
-            Ok::<_, io::Error>((file, len))
-        })
-        .await
-        .map_err(io::Error::other)?;
-        match opened {
-            Ok((file, len)) => Ok(Some(Blob {
-                file: tokio::fs::File::from_std(file),
+        match &self.backend {
+            Backend::Fs(fs) => Ok(fs.open(name).await?.map(|(file, len)| Blob {
                 len,
+                source: Source::File(file),
             })),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+            Backend::S3(s3) => {
+                let key = s3.key_of(name);
+                Ok(s3.len_of(&key).await?.map(|len| Blob {
+                    len,
+                    source: Source::Object(s3.clone(), key),
+                }))
+            }
         }
     }
 
     /// Removes a blob; removing one that is already gone is not an error.
-    pub fn remove_blocking(&self, name: &StoredName) -> io::Result<()> {
-        match std::fs::remove_file(self.path_of(name)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
-    }
-
     pub async fn remove(&self, name: &StoredName) -> io::Result<()> {
-        let store = self.clone();
-        let name = name.clone();
-        tokio::task::spawn_blocking(move || store.remove_blocking(&name))
-            .await
-            .map_err(io::Error::other)?
-    }
-
-    /// The shard directories (every directory but the staging area).
-    pub fn shards_blocking(&self) -> io::Result<Vec<PathBuf>> {
-        let mut shards = Vec::new();
-        for entry in std::fs::read_dir(&self.root)? {
-            let entry = entry?;
-            if entry.file_type()?.is_dir() && entry.path() != self.staging {
-                shards.push(entry.path());
-            }
+        match &self.backend {
+            Backend::Fs(fs) => fs.remove(name).await,
+            Backend::S3(s3) => s3.remove(&s3.key_of(name)).await,
         }
-        shards.sort();
-        Ok(shards)
     }
 
-    /// The files of one shard, in name order.
-    pub fn files_in_blocking(&self, shard: &Path) -> io::Result<Vec<ListedFile>> {
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(shard)? {
-            let entry = entry?;
-            if entry.file_type()?.is_file() {
-                files.push(ListedFile {
-                    file_name: entry.file_name().to_string_lossy().into_owned(),
-                    path: entry.path(),
-                    modified: entry.metadata()?.modified()?,
-                });
-            }
+    /// Every blob in the store (not the staging area), a shard or a listing page at a time.
+    pub fn list(&self) -> BoxStream<'static, io::Result<ListedBlob>> {
+        match &self.backend {
+            Backend::Fs(fs) => fs.list(),
+            Backend::S3(s3) => s3.list(),
         }
-        files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
-        Ok(files)
     }
 
-    /// Proves the store can take a new upload by staging (and dropping) an empty file.
+    pub async fn remove_listed(&self, blob: &ListedBlob) -> io::Result<()> {
+        match (&self.backend, &blob.location) {
+            (Backend::Fs(_), Location::File(path)) => fs::remove_path(path.clone()).await,
+            (Backend::S3(s3), Location::Object(key)) => s3.remove(key).await,
+            _ => Err(io::Error::other("listed by another store")),
+        }
+    }
+
+    /// The SHA-1 of a listed blob's bytes, as lowercase hex.
+    pub async fn sha1_of_listed(&self, blob: &ListedBlob) -> io::Result<String> {
+        match (&self.backend, &blob.location) {
+            (Backend::Fs(_), Location::File(path)) => fs::sha1_of_path(path.clone()).await,
+            (Backend::S3(s3), Location::Object(key)) => sha1_of_stream(s3.read(key).await?).await,
+            _ => Err(io::Error::other("listed by another store")),
+        }
+    }
+
+    /// The SHA-1 of a stored blob's bytes; `None` if there is no such blob.
+    pub async fn sha1_of(&self, name: &StoredName) -> io::Result<Option<String>> {
+        let Some(blob) = self.open(name).await? else {
+            return Ok(None);
+        };
+        let len = blob.len;
+        let bytes = match blob.read(0, len).await? {
+            BlobBytes::Whole(bytes) => futures_util::stream::once(async { Ok(bytes) }).boxed(),
+            BlobBytes::Stream(stream) => stream,
+        };
+        sha1_of_stream(bytes).await.map(Some)
+    }
+
+    /// Copies a stored blob into a new staging file of this store (which may differ from the
+    /// blob's own store), hashing it on the way. Returns the staged file and its SHA-1.
+    pub async fn stage_copy(&self, blob: Blob) -> io::Result<(TempPath, String)> {
+        use tokio::io::AsyncWriteExt as _;
+        let (file, staged) = self.stage().await?;
+        let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
+        let len = blob.len;
+        let mut hasher = Sha1::new();
+        let mut bytes = match blob.read(0, len).await? {
+            BlobBytes::Whole(bytes) => futures_util::stream::once(async { Ok(bytes) }).boxed(),
+            BlobBytes::Stream(stream) => stream,
+        };
+        while let Some(chunk) = bytes.try_next().await? {
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        let file = file.into_inner().into_std().await;
+        if self.commit_needs_synced_staging() {
+            tokio::task::spawn_blocking(move || file.sync_all())
+                .await
+                .map_err(io::Error::other)??;
+        }
+        Ok((staged, hex::encode(hasher.finalize())))
+    }
+
+    /// Proves the store can take a new upload: a file can be staged, and the bucket (if any)
+    /// answers with these credentials.
     pub async fn check_writable(&self) -> io::Result<()> {
-        self.stage().await.map(drop)
+        self.stage().await.map(drop)?;
+        match &self.backend {
+            Backend::Fs(_) => Ok(()),
+            Backend::S3(s3) => s3.check_reachable().await,
+        }
     }
+}
+
+impl Blob {
+    /// `len` bytes from `start` (which must lie inside the blob).
+    pub async fn read(self, start: u64, len: u64) -> io::Result<BlobBytes> {
+        match self.source {
+            Source::File(file) => fs::read(file, start, len).await,
+            Source::Object(s3, key) => s3.read_range(&key, start, len).await,
+        }
+    }
+}
+
+async fn sha1_of_stream(mut bytes: BoxStream<'static, io::Result<Bytes>>) -> io::Result<String> {
+    let mut hasher = Sha1::new();
+    while let Some(chunk) = bytes.try_next().await? {
+        hasher.update(&chunk);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Time as HTTP wants it, from a stored name's milliseconds.

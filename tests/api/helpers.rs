@@ -101,6 +101,32 @@ pub async fn spawn_app_with(db: Db, customize: impl FnOnce(&mut Settings)) -> Te
     }
 }
 
+impl TestApp {
+    /// Another instance of the same service: the same database, its own port and upload
+    /// directory, with `customize` applied to a copy of this app's settings.
+    pub async fn spawn_sibling(&self, customize: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings {
+            upload_dir: dir.path().join("uploads"),
+            ..self.settings.clone()
+        };
+        customize(&mut settings);
+        let app = Application::build(settings.clone())
+            .await
+            .expect("sibling builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            settings,
+            db: self.db,
+            postgres_db: None, // the first app owns (and drops) the database
+            dir,
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let Some(name) = self.postgres_db.take() else {

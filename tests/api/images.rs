@@ -78,3 +78,12 @@ pub fn pdf() -> Vec<u8> {
     bytes.extend_from_slice(b"trailer << /Root 1 0 R >>\n%%EOF\n");
     bytes
 }
+
+/// A valid PNG padded to exactly `len` bytes with a non-repeating pattern, so that a byte read
+/// from the wrong offset (a part boundary, a range) shows.
+pub fn large_png(len: usize) -> Vec<u8> {
+    let mut bytes = png(8, 8);
+    let start = bytes.len();
+    bytes.extend((start..len).map(|i| (i % 251) as u8));
+    bytes
+}

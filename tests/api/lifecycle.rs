@@ -101,7 +101,7 @@ async fn two_sweepers_at_once_remove_each_upload_exactly_once(db: Db) {
     let second = mediastore::db::connect(&app.settings.database_url, 2)
         .await
         .unwrap();
-    let blobs = mediastore::storage::BlobStore::new(app.upload_dir());
+    let blobs = mediastore::storage::BlobStore::fs(app.upload_dir());
     let ttl = Duration::from_secs(1);
     let (a, b) = tokio::join!(
         mediastore::lifecycle::sweep_expired(first.as_ref(), &blobs, ttl),

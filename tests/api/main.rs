@@ -1,9 +1,11 @@
 //! Integration tests: one binary, the real app on a real socket, a fresh database (SQLite file
 //! or PostgreSQL database) and a fresh upload directory per test.
 
+mod bucket;
 mod helpers;
 mod images;
 
+mod backends;
 mod cors;
 mod download;
 mod errors;
@@ -12,5 +14,6 @@ mod lifecycle;
 mod mapping;
 mod openapi;
 mod pressure;
+mod scaling;
 mod storage;
 mod upload;

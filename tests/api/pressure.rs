@@ -10,10 +10,10 @@ use tokio::sync::mpsc;
 use crate::helpers::{Db, TestApp, assert_problem, spawn_app, spawn_app_with};
 use crate::images;
 
-const BOUNDARY: &str = "mediastore-test-boundary";
+pub const BOUNDARY: &str = "mediastore-test-boundary";
 
 /// A one-file multipart body split in two: the first half of the file, then the rest.
-fn split_multipart(file: &[u8]) -> (Bytes, Bytes) {
+pub fn split_multipart(file: &[u8]) -> (Bytes, Bytes) {
     let half = file.len() / 2;
     let mut head = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.png\"\r\n\

@@ -6,7 +6,7 @@ use mediastore::storage::BlobStore;
 #[tokio::test]
 async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
     let dir = tempfile::tempdir().unwrap();
-    let store = BlobStore::new(dir.path());
+    let store = BlobStore::fs(dir.path());
     store.prepare().await.unwrap();
     let sha = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12".to_owned();
     let (_, first) = store.stage().await.unwrap();
@@ -28,9 +28,11 @@ async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
         b.as_ref(),
         "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400124.png"
     );
-    assert!(store.path_of(&a).exists() && store.path_of(&b).exists());
+    let path_of =
+        |name: &mediastore::media::StoredName| dir.path().join(name.shard()).join(name.as_ref());
+    assert!(path_of(&a).exists() && path_of(&b).exists());
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(store.path_of(&a)).unwrap().permissions(),
+        &std::fs::metadata(path_of(&a)).unwrap().permissions(),
     );
     assert_eq!(
         mode & 0o777,
@@ -48,7 +50,7 @@ async fn staging_files_left_by_a_crash_are_removed_when_the_store_is_prepared() 
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join(".tmp")).unwrap();
     std::fs::write(dir.path().join(".tmp/upload-crashed"), b"half a file").unwrap();
-    let store = BlobStore::new(dir.path());
+    let store = BlobStore::fs(dir.path());
     assert_eq!(store.prepare().await.unwrap(), 1);
     assert_eq!(
         std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
@@ -59,11 +61,52 @@ async fn staging_files_left_by_a_crash_are_removed_when_the_store_is_prepared() 
 #[tokio::test]
 async fn a_dropped_staging_file_is_deleted() {
     let dir = tempfile::tempdir().unwrap();
-    let store = BlobStore::new(dir.path());
+    let store = BlobStore::fs(dir.path());
     store.prepare().await.unwrap();
     let (_, staged) = store.stage().await.unwrap();
     let path = staged.to_path_buf();
     assert!(path.exists());
     drop(staged);
     assert!(!path.exists());
+}
+
+/// On S3 the commit is a conditional `PUT` (`If-None-Match: *`): a taken key moves the name to
+/// the next millisecond instead of overwriting, for single-part and multipart uploads alike.
+#[tokio::test]
+async fn on_s3_the_same_bytes_in_the_same_millisecond_get_two_keys() {
+    let bucket = crate::bucket::TestBucket::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::s3(&bucket.settings, dir.path()).unwrap();
+    store.prepare().await.unwrap();
+    for size in [1000, 5 * 1024 * 1024 + 1] {
+        let bytes = crate::images::large_png(size);
+        let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&bytes));
+        let mut names = Vec::new();
+        for _ in 0..2 {
+            let (_, staged) = store.stage().await.unwrap();
+            std::fs::write(&staged, &bytes).unwrap();
+            let (name, _) = store
+                .commit_at(staged, sha.clone(), ImageFormat::Png, 1_732_262_400_123)
+                .await
+                .unwrap();
+            names.push(name.to_string());
+        }
+        assert_eq!(
+            names,
+            [
+                format!("{sha}-1732262400123.png"),
+                format!("{sha}-1732262400124.png")
+            ]
+        );
+        for name in &names {
+            let name = mediastore::media::StoredName::parse(name).unwrap();
+            let stored = store.sha1_of(&name).await.unwrap();
+            assert_eq!(stored.as_deref(), Some(sha.as_str()));
+        }
+    }
+    assert_eq!(bucket.keys().await.len(), 4);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+        0
+    );
 }

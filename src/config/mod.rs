@@ -10,12 +10,19 @@ use std::time::Duration;
 
 use crate::media::{ImageFormat, Limits};
 
+mod storage;
+pub use storage::{S3Settings, StorageKind};
+
 #[derive(Clone)]
 pub struct Settings {
     pub bind_addr: SocketAddr,
     pub database_url: String,
     pub database_max_connections: u32,
+    /// The blob directory for `STORAGE=fs`; for `STORAGE=s3` only its `.tmp` staging area is used.
     pub upload_dir: PathBuf,
+    pub storage: StorageKind,
+    /// The bucket, when `S3_BUCKET` is set (required by `STORAGE=s3`).
+    pub s3: Option<S3Settings>,
     pub limits: Limits,
     pub api_key: Option<ApiKey>,
     pub unmapped_ttl: Duration,
@@ -71,6 +78,8 @@ impl fmt::Debug for Settings {
             .field("bind_addr", &self.bind_addr)
             .field("database_url", &redact_password(&self.database_url))
             .field("upload_dir", &self.upload_dir)
+            .field("storage", &self.storage)
+            .field("s3", &self.s3)
             .field("limits", &self.limits)
             .field("api_key", &self.api_key)
             .field("unmapped_ttl", &self.unmapped_ttl)
@@ -104,6 +113,8 @@ impl Default for Settings {
             database_url: "sqlite://data/mediastore.db".into(),
             database_max_connections: 10,
             upload_dir: "uploads".into(),
+            storage: StorageKind::Fs,
+            s3: None,
             limits: Limits::default(),
             api_key: None,
             unmapped_ttl: Duration::from_secs(86_400),
@@ -135,6 +146,7 @@ impl Settings {
         if max_concurrent_uploads == 0 {
             return Err(env.invalid("MAX_CONCURRENT_UPLOADS", "must be at least 1"));
         }
+        let (storage, s3) = env.storage()?;
         Ok(Self {
             bind_addr: env.parse("BIND_ADDR", d.bind_addr)?,
             database_url: env.database_url("DATABASE_URL", d.database_url)?,
@@ -144,6 +156,8 @@ impl Settings {
                 .get("UPLOAD_DIR")
                 .map(PathBuf::from)
                 .unwrap_or(d.upload_dir),
+            storage,
+            s3,
             limits: Limits {
                 max_file_bytes: env.parse("MAX_FILE_BYTES", d.limits.max_file_bytes)?,
                 max_files_per_request: env
@@ -337,12 +351,42 @@ mod tests {
     }
 
     #[test]
+    fn s3_storage_needs_a_bucket_and_takes_its_settings() {
+        assert_eq!(from(&[("STORAGE", "s3")]).unwrap_err().var, "S3_BUCKET");
+        assert_eq!(from(&[("STORAGE", "nfs")]).unwrap_err().var, "STORAGE");
+        assert_eq!(
+            from(&[("S3_BUCKET", "b"), ("S3_ACCESS_KEY_ID", "k")])
+                .unwrap_err()
+                .var,
+            "S3_SECRET_ACCESS_KEY"
+        );
+        let s = from(&[
+            ("STORAGE", "s3"),
+            ("S3_BUCKET", "media"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("S3_ALLOW_HTTP", "true"),
+            ("S3_PREFIX", "/prod/images/"),
+        ])
+        .unwrap();
+        assert_eq!(s.storage, StorageKind::S3);
+        let s3 = s.s3.unwrap();
+        assert_eq!(s3.prefix, "prod/images");
+        assert_eq!(s3.region, "us-east-1");
+        assert!(s3.allow_http);
+        assert_eq!(from(&[]).unwrap().storage, StorageKind::Fs);
+    }
+
+    #[test]
     fn secrets_never_reach_debug_output() {
         let s = from(&[
             ("MEDIA_API_KEY", "hunter2"),
             ("DATABASE_URL", "postgres://u:pw@h/db"),
+            ("S3_BUCKET", "b"),
+            ("S3_ACCESS_KEY_ID", "AKIA"),
+            ("S3_SECRET_ACCESS_KEY", "s3cr3t"),
         ])
         .unwrap();
+        assert!(!format!("{s:?}").contains("s3cr3t"));
         let printed = format!("{s:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(!printed.contains(":pw@"), "{printed}");

@@ -1,0 +1,205 @@
+//! The directory back end: `<root>/<2 chars>/<stored name>`, files renamed into place from the
+//! staging area on the same file system.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use futures_util::stream::{self, BoxStream};
+use futures_util::{StreamExt, TryStreamExt};
+use sha1::{Digest, Sha1};
+use tempfile::TempPath;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::{BlobBytes, ListedBlob, Location, STAGING_DIR, WHOLE_READ_MAX_BYTES};
+use crate::media::{ImageFormat, StoredName};
+
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct FsBlobs {
+    root: PathBuf,
+}
+
+impl FsBlobs {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn path_of(&self, name: &StoredName) -> PathBuf {
+        self.root.join(name.shard()).join(name.as_ref())
+    }
+
+    /// Renames a synced staging file to a free name and makes the rename durable.
+    pub(super) async fn commit(
+        &self,
+        staged: TempPath,
+        sha1_hex: &str,
+        format: ImageFormat,
+        unix_ms: i64,
+    ) -> io::Result<StoredName> {
+        let root = self.root.clone();
+        let sha1_hex = sha1_hex.to_owned();
+        tokio::task::spawn_blocking(move || {
+            make_public(&staged)?;
+            let mut staged = staged;
+            let mut unix_ms = unix_ms;
+            loop {
+                let name = StoredName::new(&sha1_hex, unix_ms, format).map_err(io::Error::other)?;
+                let shard = root.join(name.shard());
+                std::fs::create_dir_all(&shard)?;
+                match staged.persist_noclobber(shard.join(name.as_ref())) {
+                    Ok(()) => {
+                        std::fs::File::open(&shard)?.sync_all()?;
+                        return Ok(name);
+                    }
+                    Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                        staged = e.path;
+                        unix_ms += 1;
+                    }
+                    Err(e) => return Err(e.error),
+                }
+            }
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
+    pub(super) async fn put_as(&self, staged: TempPath, name: &StoredName) -> io::Result<()> {
+        let path = self.path_of(name);
+        tokio::task::spawn_blocking(move || {
+            make_public(&staged)?;
+            let shard = path.parent().expect("a shard");
+            std::fs::create_dir_all(shard)?;
+            staged.persist(&path).map_err(|e| e.error)?;
+            std::fs::File::open(shard)?.sync_all()
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
+    /// The open file and its length; `None` if there is no such file.
+    pub(super) async fn open(
+        &self,
+        name: &StoredName,
+    ) -> io::Result<Option<(tokio::fs::File, u64)>> {
+        let path = self.path_of(name);
+        // Open and stat in one trip to the blocking pool: this is every download's hot path.
+        let opened = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(path)?;
+            let len = file.metadata()?.len();
+            Ok::<_, io::Error>((file, len))
+        })
+        .await
+        .map_err(io::Error::other)?;
+        match opened {
+            Ok((file, len)) => Ok(Some((tokio::fs::File::from_std(file), len))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) async fn remove(&self, name: &StoredName) -> io::Result<()> {
+        remove_path(self.path_of(name)).await
+    }
+
+    /// Shard by shard, each read in one trip to the blocking pool.
+    pub(super) fn list(&self) -> BoxStream<'static, io::Result<ListedBlob>> {
+        let root = self.root.clone();
+        stream::once(async move { blocking(move || shards(&root)).await })
+            .map_ok(|shards| stream::iter(shards.into_iter().map(Ok)))
+            .try_flatten()
+            .and_then(|shard| async move { blocking(move || files_in(&shard)).await })
+            .map_ok(|files| stream::iter(files.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
+}
+
+/// Staging files are private (0600); a stored file is readable by other local readers such as
+/// nginx or a backup job.
+fn make_public(path: &Path) -> io::Result<()> {
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(io::Error::other)?
+}
+
+pub(super) async fn remove_path(path: PathBuf) -> io::Result<()> {
+    blocking(move || match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    })
+    .await
+}
+
+pub(super) async fn read(mut file: tokio::fs::File, start: u64, len: u64) -> io::Result<BlobBytes> {
+    if start > 0 {
+        file.seek(io::SeekFrom::Start(start)).await?;
+    }
+    if len <= WHOLE_READ_MAX_BYTES {
+        // One read and one write: far cheaper than a chunked stream for typical web images.
+        let mut bytes = vec![0; len as usize];
+        file.read_exact(&mut bytes).await?;
+        return Ok(BlobBytes::Whole(bytes.into()));
+    }
+    Ok(BlobBytes::Stream(
+        ReaderStream::with_capacity(file.take(len), READ_CHUNK_BYTES).boxed(),
+    ))
+}
+
+pub(super) async fn sha1_of_path(path: PathBuf) -> io::Result<String> {
+    blocking(move || {
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Sha1::new();
+        let mut buffer = vec![0; 1 << 20];
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                return Ok(hex::encode(hasher.finalize()));
+            }
+            hasher.update(&buffer[..n]);
+        }
+    })
+    .await
+}
+
+/// The shard directories (every directory but the staging area), in name order.
+fn shards(root: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut shards = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() && entry.file_name() != STAGING_DIR {
+            shards.push(entry.path());
+        }
+    }
+    shards.sort();
+    Ok(shards)
+}
+
+/// The files of one shard, in name order.
+fn files_in(shard: &Path) -> io::Result<Vec<ListedBlob>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(shard)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            files.push(ListedBlob {
+                file_name: entry.file_name().to_string_lossy().into_owned(),
+                modified: entry.metadata()?.modified()?,
+                location: Location::File(entry.path()),
+            });
+        }
+    }
+    files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    Ok(files)
+}

@@ -1,0 +1,272 @@
+//! The bucket back end, through `object_store`: keys `<prefix>/<2 chars>/<stored name>`.
+//!
+//! A staged file goes out in one conditional `PUT` (`If-None-Match: *`) when it fits in one
+//! part, or as a multipart upload of [`PART_BYTES`] parts. Either way the object appears under
+//! its key only when complete, and a failed multipart upload is aborted. Memory per upload is
+//! one part, whatever the file's size.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut};
+use object_store::path::Path;
+use object_store::{
+    GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload,
+};
+use tempfile::TempPath;
+use tokio::io::AsyncReadExt;
+
+use super::{BlobBytes, ListedBlob, Location, WHOLE_READ_MAX_BYTES};
+use crate::config::S3Settings;
+use crate::media::{ImageFormat, StoredName};
+
+/// S3's smallest part (except the last). A file up to this size goes in one `PUT`.
+const PART_BYTES: usize = 5 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct S3Blobs {
+    store: Arc<AmazonS3>,
+    bucket: String,
+    /// The root of every key; the empty path for the bucket root.
+    prefix: Path,
+}
+
+impl fmt::Debug for S3Blobs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "S3Blobs({self})")
+    }
+}
+
+impl fmt::Display for S3Blobs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+impl S3Blobs {
+    pub fn new(settings: &S3Settings) -> io::Result<Self> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&settings.bucket)
+            .with_region(&settings.region)
+            .with_allow_http(settings.allow_http)
+            // Native S3 conditional writes: `PutMode::Create` sends `If-None-Match: *`.
+            .with_conditional_put(S3ConditionalPut::ETagMatch);
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret_access_key) {
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret);
+        }
+        let store = builder.build().map_err(io::Error::other)?;
+        let prefix = Path::parse(&settings.prefix).map_err(io::Error::other)?;
+        Ok(Self {
+            store: Arc::new(store),
+            bucket: settings.bucket.clone(),
+            prefix,
+        })
+    }
+
+    pub fn key_of(&self, name: &StoredName) -> Path {
+        self.prefix.clone().join(name.shard()).join(name.as_ref())
+    }
+
+    /// Uploads a staged file under the first free name from `unix_ms` on. The local staging
+    /// file is deleted when `staged` drops, whatever the outcome.
+    pub(super) async fn commit(
+        &self,
+        staged: TempPath,
+        sha1_hex: &str,
+        format: ImageFormat,
+        unix_ms: i64,
+    ) -> io::Result<StoredName> {
+        let mut unix_ms = unix_ms;
+        loop {
+            let name = StoredName::new(sha1_hex, unix_ms, format).map_err(io::Error::other)?;
+            match self
+                .upload(&staged, &self.key_of(&name), PutMode::Create)
+                .await
+            {
+                Ok(()) => return Ok(name),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => unix_ms += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub(super) async fn put_as(&self, staged: TempPath, name: &StoredName) -> io::Result<()> {
+        self.upload(&staged, &self.key_of(name), PutMode::Overwrite)
+            .await
+    }
+
+    /// `AlreadyExists` if `mode` is `Create` and the key is taken.
+    async fn upload(&self, staged: &std::path::Path, key: &Path, mode: PutMode) -> io::Result<()> {
+        let mut file = tokio::fs::File::open(staged).await?;
+        let len = file.metadata().await?.len();
+        if len <= PART_BYTES as u64 {
+            let bytes = read_part(&mut file, len as usize).await?;
+            let options = PutOptions {
+                mode,
+                ..PutOptions::default()
+            };
+            self.store
+                .put_opts(key, PutPayload::from(bytes), options)
+                .await
+                .map_err(io_error)?;
+            return Ok(());
+        }
+        // object_store cannot make the completion of a multipart upload conditional, so a taken
+        // key is checked first. Only the same bytes, stored in the same millisecond by two
+        // instances, could race past the check, and both would write the same content.
+        if matches!(mode, PutMode::Create) && self.len_of(key).await?.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                key.to_string(),
+            ));
+        }
+        let mut upload = self.store.put_multipart(key).await.map_err(io_error)?;
+        let sent = send_parts(&mut file, upload.as_mut()).await;
+        let sent = match sent {
+            Ok(()) => upload.complete().await.map(drop).map_err(io_error),
+            Err(e) => Err(e),
+        };
+        if sent.is_err()
+            && let Err(e) = upload.abort().await
+        {
+            tracing::error!(error = %e, %key, "could not abort a multipart upload; a bucket lifecycle rule will");
+        }
+        sent
+    }
+
+    /// The object's size; `None` if there is no such object.
+    pub(super) async fn len_of(&self, key: &Path) -> io::Result<Option<u64>> {
+        match self.store.head(key).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(io_error(e)),
+        }
+    }
+
+    /// `len` bytes from `start`: small ranges in one ranged `GET` read whole, larger ones streamed.
+    pub(super) async fn read_range(
+        &self,
+        key: &Path,
+        start: u64,
+        len: u64,
+    ) -> io::Result<BlobBytes> {
+        if len == 0 {
+            return Ok(BlobBytes::Whole(bytes::Bytes::new()));
+        }
+        let range = start..start + len;
+        if len <= WHOLE_READ_MAX_BYTES {
+            let bytes = self.store.get_range(key, range).await.map_err(io_error)?;
+            return Ok(BlobBytes::Whole(bytes));
+        }
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(range)),
+            ..GetOptions::default()
+        };
+        let result = self.store.get_opts(key, options).await.map_err(io_error)?;
+        Ok(BlobBytes::Stream(
+            result.into_stream().map_err(io_error).boxed(),
+        ))
+    }
+
+    /// Every byte of an object, streamed.
+    pub(super) async fn read(
+        &self,
+        key: &Path,
+    ) -> io::Result<BoxStream<'static, io::Result<bytes::Bytes>>> {
+        let result = self.store.get(key).await.map_err(io_error)?;
+        Ok(result.into_stream().map_err(io_error).boxed())
+    }
+
+    /// Deleting a key that is already gone is not an error (S3 answers 204 either way).
+    pub(super) async fn remove(&self, key: &Path) -> io::Result<()> {
+        match self.store.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(io_error(e)),
+        }
+    }
+
+    /// Objects in shard folders (`<prefix>/<2 chars>/<file>`); anything else in the bucket is
+    /// not ours and never listed, so `gc` cannot touch it.
+    pub(super) fn list(&self) -> BoxStream<'static, io::Result<ListedBlob>> {
+        let depth = self.prefix.parts().count() + 2;
+        let prefix = self.prefix.clone();
+        let listed = if prefix.parts().count() == 0 {
+            self.store.list(None)
+        } else {
+            self.store.list(Some(&prefix))
+        };
+        listed
+            .map_err(io_error)
+            .try_filter_map(move |meta| async move {
+                let parts: Vec<_> = meta.location.parts().collect();
+                if parts.len() != depth || parts[depth - 2].as_ref().len() != 2 {
+                    return Ok(None);
+                }
+                Ok(Some(ListedBlob {
+                    file_name: parts[depth - 1].as_ref().to_owned(),
+                    modified: meta.last_modified.into(),
+                    location: Location::Object(meta.location),
+                }))
+            })
+            .boxed()
+    }
+
+    /// Lists after the last possible shard key: an empty answer that proves the bucket exists
+    /// and the credentials may read it, without transferring a page of keys.
+    pub(super) async fn check_reachable(&self) -> io::Result<()> {
+        let after_every_shard = self.prefix.clone().join("~");
+        let mut listed = self
+            .store
+            .list_with_offset(Some(&self.prefix), &after_every_shard);
+        match listed.next().await {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(io_error(e)),
+        }
+    }
+}
+
+/// Up to `size` bytes of the file, from where it was left.
+async fn read_part(file: &mut tokio::fs::File, size: usize) -> io::Result<bytes::Bytes> {
+    let mut part = BytesMut::with_capacity(size);
+    while part.len() < size {
+        if file.read_buf(&mut part).await? == 0 {
+            break;
+        }
+    }
+    Ok(part.freeze())
+}
+
+async fn send_parts(
+    file: &mut tokio::fs::File,
+    upload: &mut dyn MultipartUpload,
+) -> io::Result<()> {
+    loop {
+        let part = read_part(file, PART_BYTES).await?;
+        if part.is_empty() {
+            return Ok(());
+        }
+        upload
+            .put_part(PutPayload::from(part))
+            .await
+            .map_err(io_error)?;
+    }
+}
+
+fn io_error(e: object_store::Error) -> io::Error {
+    let kind = match &e {
+        object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
+        object_store::Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
+}

@@ -1,0 +1,200 @@
+//! Scaling out: several instances on one PostgreSQL database and one bucket, and moving an
+//! existing store between the directory and the bucket with `mediastore migrate-store`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::bucket::TestBucket;
+use crate::helpers::{Db, TestApp, assert_problem, spawn_app_with};
+use crate::images;
+
+/// Larger than one S3 part, so that copies and uploads go multipart.
+const MULTIPART_SIZE: usize = 5 * 1024 * 1024 + 77;
+
+async fn two_instances(bucket: &TestBucket) -> (TestApp, TestApp) {
+    let first = spawn_app_with(Db::Postgres, |s| {
+        bucket.use_in(s);
+        s.sweep_interval = Duration::ZERO;
+    })
+    .await;
+    let second = first.spawn_sibling(|_| {}).await;
+    assert_ne!(first.address, second.address);
+    (first, second)
+}
+
+fn paths(media: &Value) -> [String; 2] {
+    [
+        media["url"].as_str().unwrap().to_owned(),
+        media["file_url"].as_str().unwrap().to_owned(),
+    ]
+}
+
+async fn assert_serves(app: &TestApp, media: &Value, bytes: &[u8]) {
+    for path in paths(media) {
+        let served = app.get(&path).await;
+        assert_eq!(served.status(), 200, "{path} on {}", app.address);
+        assert_eq!(served.bytes().await.unwrap().as_ref(), bytes, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_upload_to_one_instance_is_served_and_deleted_through_another() {
+    let bucket = TestBucket::create().await;
+    let (first, second) = two_instances(&bucket).await;
+    let small = images::jpeg(30, 20);
+    let large = images::large_png(MULTIPART_SIZE);
+    let small_media = first.upload_ok(small.clone(), "small.jpg").await;
+    let large_media = first.upload_ok(large.clone(), "large.png").await;
+    assert_serves(&second, &small_media, &small).await;
+    assert_serves(&second, &large_media, &large).await;
+
+    for media in [&small_media, &large_media] {
+        let deleted = second.delete(media["id"].as_str().unwrap()).await;
+        assert_eq!(deleted.status(), 204);
+        for app in [&first, &second] {
+            for path in paths(media) {
+                assert_problem(app.get(&path).await, 404, "not_found").await;
+            }
+        }
+    }
+    assert_eq!(bucket.keys().await, Vec::<String>::new());
+    assert_eq!(
+        bucket.pending_multipart_uploads().await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn two_instances_sweeping_at_once_remove_each_abandoned_upload_exactly_once() {
+    let bucket = TestBucket::create().await;
+    let (first, second) = two_instances(&bucket).await;
+    for i in 0..20 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        app.upload_ok(images::png(2 + i, 2), "abandoned.png").await;
+    }
+    assert_eq!(bucket.keys().await.len(), 20);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // Each instance's own pool and store, as two processes would have.
+    let ttl = Duration::from_secs(1);
+    let mut sweepers = Vec::new();
+    for app in [&first, &second] {
+        let repo = mediastore::db::connect(&app.settings.database_url, 2)
+            .await
+            .unwrap();
+        let blobs = mediastore::storage::BlobStore::from_settings(&app.settings).unwrap();
+        sweepers.push((repo, blobs));
+    }
+    let (a, b) = tokio::join!(
+        mediastore::lifecycle::sweep_expired(sweepers[0].0.as_ref(), &sweepers[0].1, ttl),
+        mediastore::lifecycle::sweep_expired(sweepers[1].0.as_ref(), &sweepers[1].1, ttl),
+    );
+    let (a, b) = (a.expect("first sweeper"), b.expect("second sweeper"));
+    let mut ids: Vec<_> = a.iter().chain(&b).map(|r| r.id).collect();
+    assert_eq!(ids.len(), 20);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "no upload was removed twice");
+    assert_eq!(first.record_count().await, 0);
+    assert_eq!(bucket.keys().await, Vec::<String>::new());
+}
+
+fn cli_ok(app: &TestApp, args: &[&str], bucket: &TestBucket) -> String {
+    let env = bucket.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = app.run_cli(args, &env);
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn migrate_store_moves_every_blob_to_the_bucket_and_back() {
+    let on_disk = spawn_app_with(Db::Postgres, |s| s.sweep_interval = Duration::ZERO).await;
+    let files = [
+        images::png(12, 7),
+        images::jpeg(20, 20),
+        images::large_png(MULTIPART_SIZE),
+    ];
+    let mut uploaded = Vec::new();
+    for (i, bytes) in files.iter().enumerate() {
+        let media = on_disk.upload_ok(bytes.clone(), &format!("f{i}")).await;
+        uploaded.push((media, bytes.clone()));
+    }
+    let bucket = TestBucket::create().await;
+
+    let to_s3 = ["migrate-store", "--from", "fs", "--to", "s3"];
+    let printed = cli_ok(&on_disk, &to_s3, &bucket);
+    assert!(
+        printed.contains("copied 3, already there 0, missing 0, corrupt 0"),
+        "{printed}"
+    );
+    let printed = cli_ok(&on_disk, &to_s3, &bucket);
+    assert!(
+        printed.contains("copied 0, already there 3"),
+        "idempotent: {printed}"
+    );
+    // An interrupted run is resumed: only what is missing is copied.
+    let name = uploaded[2].0["name"].as_str().unwrap();
+    bucket.delete_object(&bucket.key_of(name)).await;
+    let printed = cli_ok(&on_disk, &to_s3, &bucket);
+    assert!(
+        printed.contains("copied 1, already there 2"),
+        "resumed: {printed}"
+    );
+    assert_eq!(
+        bucket.pending_multipart_uploads().await,
+        Vec::<String>::new()
+    );
+
+    let on_s3 = on_disk.spawn_sibling(|s| bucket.use_in(s)).await;
+    for (media, bytes) in &uploaded {
+        assert_serves(&on_s3, media, bytes).await;
+    }
+
+    // Back: empty the directory, copy from the bucket, and the directory serves again.
+    for file in on_disk.stored_files() {
+        std::fs::remove_file(file).unwrap();
+    }
+    let printed = cli_ok(
+        &on_disk,
+        &["migrate-store", "--from", "s3", "--to", "fs"],
+        &bucket,
+    );
+    assert!(
+        printed.contains("copied 3, already there 0, missing 0, corrupt 0"),
+        "{printed}"
+    );
+    for (media, bytes) in &uploaded {
+        assert_serves(&on_disk, media, bytes).await;
+    }
+    let verified = cli_ok(&on_disk, &["verify"], &bucket);
+    assert!(
+        verified.contains("0 corrupt, 0 missing, 0 without record"),
+        "{verified}"
+    );
+    assert!(on_disk.staged_files().is_empty());
+}
+
+#[tokio::test]
+async fn migrate_store_reports_a_blob_missing_from_the_source_and_fails() {
+    let on_disk = spawn_app_with(Db::Sqlite, |s| s.sweep_interval = Duration::ZERO).await;
+    let kept = on_disk.upload_ok(images::png(3, 3), "kept.png").await;
+    let lost = on_disk.upload_ok(images::png(4, 4), "lost.png").await;
+    let lost_name = lost["name"].as_str().unwrap();
+    std::fs::remove_file(on_disk.upload_dir().join(&lost_name[..2]).join(lost_name)).unwrap();
+    let bucket = TestBucket::create().await;
+    let env = bucket.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = on_disk.run_cli(&["migrate-store", "--from", "fs", "--to", "s3"], &env);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        printed.contains(&format!("missing\t{lost_name}")),
+        "{printed}"
+    );
+    assert_eq!(
+        bucket.keys().await,
+        [bucket.key_of(kept["name"].as_str().unwrap())]
+    );
+}
