@@ -8,6 +8,7 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::stream::BoxStream;
@@ -16,7 +17,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut};
 use object_store::path::Path;
 use object_store::{
     GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
-    PutPayload,
+    PutPayload, RetryConfig,
 };
 use tempfile::TempPath;
 use tokio::io::AsyncReadExt;
@@ -55,7 +56,14 @@ impl S3Blobs {
             .with_region(&settings.region)
             .with_allow_http(settings.allow_http)
             // Native S3 conditional writes: `PutMode::Create` sends `If-None-Match: *`.
-            .with_conditional_put(S3ConditionalPut::ETagMatch);
+            .with_conditional_put(S3ConditionalPut::ETagMatch)
+            // A download waits on these; the default (10 retries over 3 minutes) would hold a
+            // request far longer than any client waits.
+            .with_retry(RetryConfig {
+                max_retries: 3,
+                retry_timeout: Duration::from_secs(20),
+                ..RetryConfig::default()
+            });
         if let Some(endpoint) = &settings.endpoint {
             builder = builder.with_endpoint(endpoint);
         }
