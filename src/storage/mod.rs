@@ -259,11 +259,9 @@ impl BlobStore {
             return Ok(None);
         };
         let len = blob.len;
-        let bytes = match blob.read(0, len).await? {
-            BlobBytes::Whole(bytes) => futures_util::stream::once(async { Ok(bytes) }).boxed(),
-            BlobBytes::Stream(stream) => stream,
-        };
-        sha1_of_stream(bytes).await.map(Some)
+        sha1_of_stream(blob.read(0, len).await?.into_stream())
+            .await
+            .map(Some)
     }
 
     /// Copies a stored blob into a new staging file of this store (which may differ from the
@@ -274,10 +272,7 @@ impl BlobStore {
         let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
         let len = blob.len;
         let mut hasher = Sha1::new();
-        let mut bytes = match blob.read(0, len).await? {
-            BlobBytes::Whole(bytes) => futures_util::stream::once(async { Ok(bytes) }).boxed(),
-            BlobBytes::Stream(stream) => stream,
-        };
+        let mut bytes = blob.read(0, len).await?.into_stream();
         while let Some(chunk) = bytes.try_next().await? {
             hasher.update(&chunk);
             file.write_all(&chunk).await?;
@@ -309,6 +304,15 @@ impl Blob {
         match self.source {
             Source::File(file) => fs::read(file, start, len).await,
             Source::Object(s3, key) => s3.read_range(&key, start, len).await,
+        }
+    }
+}
+
+impl BlobBytes {
+    pub fn into_stream(self) -> BoxStream<'static, io::Result<Bytes>> {
+        match self {
+            Self::Whole(bytes) => futures_util::stream::once(async { Ok(bytes) }).boxed(),
+            Self::Stream(stream) => stream,
         }
     }
 }
