@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::db::MediaRepo;
 use crate::lifecycle::LifecycleError;
 use crate::media::StoredName;
-use crate::storage::BlobStore;
+use crate::storage::{BlobStore, Wanted};
 
 const RECORD_PAGE: i64 = 1000;
 
@@ -58,11 +58,11 @@ async fn copy_one(
     to: &BlobStore,
     report: &mut MigrationReport,
 ) -> Result<(), LifecycleError> {
-    let Some(source) = from.open(name).await? else {
+    let Some(source) = from.open(name, Wanted::Body).await? else {
         report.missing_in_source.push(name.to_string());
         return Ok(());
     };
-    if let Some(copy) = to.open(name).await?
+    if let Some(copy) = to.open(name, Wanted::Size).await?
         && copy.len == source.len
     {
         report.already_there += 1;

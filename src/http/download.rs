@@ -16,7 +16,7 @@ use super::openapi::{Internal, NotFound, RangeNotSatisfiable};
 use crate::db::MediaRecord;
 use crate::media::StoredName;
 use crate::startup::AppState;
-use crate::storage::{Blob, BlobBytes, modified_time};
+use crate::storage::{Blob, BlobBytes, Wanted, modified_time};
 
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 const SANDBOX: &str = "default-src 'none'; sandbox";
@@ -187,9 +187,25 @@ async fn stored_name_of(state: &AppState, raw_id: &str) -> Result<StoredName> {
 }
 
 async fn serve(state: &AppState, req: &HttpRequest, name: &StoredName) -> Result<HttpResponse> {
+    // A plain GET (most downloads) takes the bytes with the lookup; a HEAD, a revalidation or a
+    // range needs the size first.
+    let headers = req.headers();
+    let plain_get = req.method() == Method::GET
+        && ![
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+            header::RANGE,
+        ]
+        .iter()
+        .any(|h| headers.contains_key(h));
+    let wanted = if plain_get {
+        Wanted::Body
+    } else {
+        Wanted::Size
+    };
     let Some(blob) = state
         .blobs
-        .open(name)
+        .open(name, wanted)
         .await
         .map_err(|e| ApiError::io("opening a stored blob", e))?
     else {

@@ -16,6 +16,11 @@ use crate::media::{ImageFormat, StoredName};
 
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
+pub(super) enum Opened {
+    Read(bytes::Bytes),
+    File(tokio::fs::File, u64),
+}
+
 #[derive(Debug, Clone)]
 pub struct FsBlobs {
     root: PathBuf,
@@ -82,22 +87,30 @@ impl FsBlobs {
         .map_err(io::Error::other)?
     }
 
-    /// The open file and its length; `None` if there is no such file.
+    /// The open file, or its bytes if `read_small` and it is small; `None` if there is no such
+    /// file. Open, stat and read take one trip to the blocking pool: this is every download's
+    /// hot path, and each trip costs two context switches.
     pub(super) async fn open(
         &self,
         name: &StoredName,
-    ) -> io::Result<Option<(tokio::fs::File, u64)>> {
+        read_small: bool,
+    ) -> io::Result<Option<Opened>> {
         let path = self.path_of(name);
-        // Open and stat in one trip to the blocking pool: this is every download's hot path.
         let opened = tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(path)?;
+            use std::io::Read as _;
+            let mut file = std::fs::File::open(path)?;
             let len = file.metadata()?.len();
-            Ok::<_, io::Error>((file, len))
+            if read_small && len <= WHOLE_READ_MAX_BYTES {
+                let mut bytes = Vec::with_capacity(len as usize); // not zeroed first
+                file.read_to_end(&mut bytes)?;
+                return Ok(Opened::Read(bytes.into()));
+            }
+            Ok::<_, io::Error>(Opened::File(tokio::fs::File::from_std(file), len))
         })
         .await
         .map_err(io::Error::other)?;
         match opened {
-            Ok((file, len)) => Ok(Some((tokio::fs::File::from_std(file), len))),
+            Ok(opened) => Ok(Some(opened)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

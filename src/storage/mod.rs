@@ -66,8 +66,24 @@ pub struct Blob {
 }
 
 enum Source {
+    /// A small blob, read whole when it was opened.
+    Read(Bytes),
     File(tokio::fs::File),
-    Object(S3Blobs, object_store::path::Path),
+    Object {
+        s3: S3Blobs,
+        key: object_store::path::Path,
+        /// The whole object's `GET`, already answered, when the body was wanted.
+        fetched: Option<object_store::GetResult>,
+    },
+}
+
+/// What [`BlobStore::open`] is for: the size only (`HEAD`, a cache check), or the bytes too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    Size,
+    /// A blob up to [`WHOLE_READ_MAX_BYTES`] is then read as it is opened, in the same trip to
+    /// the disk thread or the bucket.
+    Body,
 }
 
 /// Bytes of a blob: small ranges whole, larger ones as a stream of chunks.
@@ -204,17 +220,35 @@ impl BlobStore {
     }
 
     /// Finds a stored blob; `None` if there is none by that name.
-    pub async fn open(&self, name: &StoredName) -> io::Result<Option<Blob>> {
+    pub async fn open(&self, name: &StoredName, wanted: Wanted) -> io::Result<Option<Blob>> {
         match &self.backend {
-            Backend::Fs(fs) => Ok(fs.open(name).await?.map(|(file, len)| Blob {
-                len,
-                source: Source::File(file),
-            })),
+            Backend::Fs(fs) => {
+                let read_small = wanted == Wanted::Body;
+                Ok(fs.open(name, read_small).await?.map(|opened| match opened {
+                    fs::Opened::Read(bytes) => Blob {
+                        len: bytes.len() as u64,
+                        source: Source::Read(bytes),
+                    },
+                    fs::Opened::File(file, len) => Blob {
+                        len,
+                        source: Source::File(file),
+                    },
+                }))
+            }
             Backend::S3(s3) => {
                 let key = s3.key_of(name);
-                Ok(s3.len_of(&key).await?.map(|len| Blob {
+                // One round trip for a plain GET: the object's answer carries its size.
+                let found = match wanted {
+                    Wanted::Body => s3.get(&key).await?.map(|got| (got.meta.size, Some(got))),
+                    Wanted::Size => s3.len_of(&key).await?.map(|len| (len, None)),
+                };
+                Ok(found.map(|(len, fetched)| Blob {
                     len,
-                    source: Source::Object(s3.clone(), key),
+                    source: Source::Object {
+                        s3: s3.clone(),
+                        key,
+                        fetched,
+                    },
                 }))
             }
         }
@@ -255,7 +289,7 @@ impl BlobStore {
 
     /// The SHA-1 of a stored blob's bytes; `None` if there is no such blob.
     pub async fn sha1_of(&self, name: &StoredName) -> io::Result<Option<String>> {
-        let Some(blob) = self.open(name).await? else {
+        let Some(blob) = self.open(name, Wanted::Body).await? else {
             return Ok(None);
         };
         let len = blob.len;
@@ -302,8 +336,15 @@ impl Blob {
     /// `len` bytes from `start` (which must lie inside the blob).
     pub async fn read(self, start: u64, len: u64) -> io::Result<BlobBytes> {
         match self.source {
+            Source::Read(bytes) => Ok(BlobBytes::Whole(
+                bytes.slice(start as usize..(start + len) as usize),
+            )),
             Source::File(file) => fs::read(file, start, len).await,
-            Source::Object(s3, key) => s3.read_range(&key, start, len).await,
+            Source::Object {
+                fetched: Some(whole),
+                ..
+            } if start == 0 && len == self.len => s3::read_whole(whole, len).await,
+            Source::Object { s3, key, .. } => s3.read_range(&key, start, len).await,
         }
     }
 }

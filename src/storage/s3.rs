@@ -16,8 +16,8 @@ use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut};
 use object_store::path::Path;
 use object_store::{
-    GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
-    PutPayload, RetryConfig,
+    GetOptions, GetRange, GetResult, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
+    PutOptions, PutPayload, RetryConfig,
 };
 use tempfile::TempPath;
 use tokio::io::AsyncReadExt;
@@ -161,6 +161,15 @@ impl S3Blobs {
         }
     }
 
+    /// The whole object's answer, its body not yet read; `None` if there is no such object.
+    pub(super) async fn get(&self, key: &Path) -> io::Result<Option<GetResult>> {
+        match self.store.get(key).await {
+            Ok(got) => Ok(Some(got)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(io_error(e)),
+        }
+    }
+
     /// `len` bytes from `start`: small ranges in one ranged `GET` read whole, larger ones streamed.
     pub(super) async fn read_range(
         &self,
@@ -241,6 +250,16 @@ impl S3Blobs {
             Some(Err(e)) => Err(io_error(e)),
         }
     }
+}
+
+/// The body of an answered `GET`: collected if small, else streamed.
+pub(super) async fn read_whole(got: GetResult, len: u64) -> io::Result<BlobBytes> {
+    if len <= WHOLE_READ_MAX_BYTES {
+        return Ok(BlobBytes::Whole(got.bytes().await.map_err(io_error)?));
+    }
+    Ok(BlobBytes::Stream(
+        got.into_stream().map_err(io_error).boxed(),
+    ))
 }
 
 /// Up to `size` bytes of the file, from where it was left.
