@@ -19,6 +19,7 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// One permit per upload allowed to run at once (`MAX_CONCURRENT_UPLOADS`).
     pub upload_slots: Arc<tokio::sync::Semaphore>,
+    pub stored_names: http::name_cache::NameCache,
 }
 
 pub struct Application {
@@ -65,10 +66,15 @@ impl Application {
             repo,
             blobs,
             upload_slots,
+            stored_names: Default::default(),
         });
 
         let api = http::openapi_document();
         let origins = state.settings.cors_allowed_origins.clone();
+        // actix counts connections per worker. An accepted upload waiting for a slot holds about
+        // 0.3 MB of actix read buffers, so this bound is what keeps memory flat in a burst.
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let connections_per_worker = state.settings.max_connections.div_ceil(workers);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -82,6 +88,10 @@ impl Application {
                 .wrap(from_fn(http::request_id::request_span))
         })
         .shutdown_timeout(shutdown_timeout)
+        .workers(workers)
+        .max_connections(connections_per_worker)
+        // Connections beyond the limit wait here, in the kernel (capped by net.core.somaxconn).
+        .backlog(4096)
         // Without it, Nagle's algorithm holds the tail of a response for a delayed ACK (~40 ms).
         .tcp_nodelay(true)
         .listen(listener)?

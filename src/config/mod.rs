@@ -30,6 +30,9 @@ pub struct Settings {
     pub sweep_interval: Duration,
     pub cors_allowed_origins: Vec<String>,
     pub max_concurrent_uploads: usize,
+    /// Open connections the service accepts; more wait in the kernel's accept queue, where
+    /// they cost the process nothing.
+    pub max_connections: usize,
     /// How long an upload waits for one of the `max_concurrent_uploads` slots before `503`.
     pub upload_queue_timeout: Duration,
     pub body_idle_timeout: Duration,
@@ -85,6 +88,7 @@ impl fmt::Debug for Settings {
             .field("unmapped_ttl", &self.unmapped_ttl)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("max_concurrent_uploads", &self.max_concurrent_uploads)
+            .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
 }
@@ -121,6 +125,7 @@ impl Default for Settings {
             sweep_interval: Duration::from_secs(300),
             cors_allowed_origins: Vec::new(),
             max_concurrent_uploads: 64,
+            max_connections: 256,
             upload_queue_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
@@ -147,6 +152,10 @@ impl Settings {
             return Err(env.invalid("MAX_CONCURRENT_UPLOADS", "must be at least 1"));
         }
         let (storage, s3) = env.storage()?;
+        let max_connections = env.parse("MAX_CONNECTIONS", d.max_connections)?;
+        if max_connections == 0 {
+            return Err(env.invalid("MAX_CONNECTIONS", "must be at least 1"));
+        }
         Ok(Self {
             bind_addr: env.parse("BIND_ADDR", d.bind_addr)?,
             database_url: env.database_url("DATABASE_URL", d.database_url)?,
@@ -170,6 +179,7 @@ impl Settings {
             sweep_interval: env.seconds("SWEEP_INTERVAL_SECS", d.sweep_interval)?,
             cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
             max_concurrent_uploads,
+            max_connections,
             upload_queue_timeout: env
                 .seconds("UPLOAD_QUEUE_TIMEOUT_SECS", d.upload_queue_timeout)?,
             body_idle_timeout: env.seconds("BODY_IDLE_TIMEOUT_SECS", d.body_idle_timeout)?,

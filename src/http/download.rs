@@ -179,11 +179,17 @@ fn no_media(id: Uuid) -> ApiError {
 }
 
 async fn stored_name_of(state: &AppState, raw_id: &str) -> Result<StoredName> {
-    let record = find_record(state, raw_id).await?;
-    StoredName::parse(&record.name).map_err(|_| {
+    let id = parse_id(raw_id)?;
+    if let Some(name) = state.stored_names.get(&id) {
+        return Ok(name);
+    }
+    let record = state.repo.find(id).await?.ok_or_else(|| no_media(id))?;
+    let name = StoredName::parse(&record.name).map_err(|_| {
         tracing::error!(id = %record.id, name = %record.name, "record holds an invalid stored name");
         no_media(record.id)
-    })
+    })?;
+    state.stored_names.insert(id, name.clone());
+    Ok(name)
 }
 
 async fn serve(state: &AppState, req: &HttpRequest, name: &StoredName) -> Result<HttpResponse> {

@@ -127,6 +127,7 @@ pub async fn delete_media(
         .delete(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no media has the id {id}")))?;
+    state.stored_names.forget(&id);
     // The record goes first: if the file removal fails, `gc` finds an orphan, never a dangling record.
     if let Ok(name) = StoredName::parse(&record.name) {
         state

@@ -9,6 +9,7 @@ mod health;
 mod mapping;
 mod media_json;
 pub mod metrics;
+pub mod name_cache;
 pub mod openapi;
 pub mod request_id;
 mod upload;

@@ -194,3 +194,47 @@ async fn metrics_expose_the_counters_and_they_move_after_an_upload() {
         );
     }
 }
+
+/// Beyond `MAX_CONNECTIONS`, a connection is neither accepted (it would cost buffers) nor
+/// refused: it waits in the kernel's queue and is served once a connection closes.
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_in_the_kernel_until_one_closes() {
+    let app = spawn_app_with(Db::Sqlite, |s| s.max_connections = 1).await;
+    // The limit is shared out per worker, at least one each.
+    let accepted = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let port = app.address.rsplit(':').next().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..accepted {
+        let mut socket = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        socket
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 12];
+        tokio::io::AsyncReadExt::read_exact(&mut socket, &mut answer)
+            .await
+            .unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200");
+        held.push(socket); // kept open (keep-alive): the worker's connection slot stays taken
+    }
+
+    let waiting = tokio::spawn({
+        let url = app.url("/healthz");
+        async move { reqwest::get(url).await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "no slot is free: the new connection waits"
+    );
+
+    drop(held);
+    let status = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("served once a connection closed")
+        .unwrap()
+        .expect("not refused");
+    assert_eq!(status, 200);
+}

@@ -48,6 +48,10 @@ async fn an_upload_to_one_instance_is_served_and_deleted_through_another() {
     let large_media = first.upload_ok(large.clone(), "large.png").await;
     assert_serves(&second, &small_media, &small).await;
     assert_serves(&second, &large_media, &large).await;
+    // Both instances now know each id's name from a download by id; a delete through one must
+    // still end in 404 on the other.
+    assert_serves(&first, &small_media, &small).await;
+    assert_serves(&first, &large_media, &large).await;
 
     for media in [&small_media, &large_media] {
         let deleted = second.delete(media["id"].as_str().unwrap()).await;
