@@ -1,30 +1,24 @@
 //! The streaming pipeline for one uploaded file:
 //! bytes -> size limit + SHA-1 + magic-byte sniff -> staging file -> header check.
 //!
-//! The async side counts, sniffs and forwards each network chunk (reference-counted, not
-//! copied) to one blocking thread per upload, which hashes and writes it: no hop to the
-//! blocking pool per write, and the actix workers keep their CPU for the network.
-//!
-//! Memory per upload is one write buffer and a few chunks, whatever the file size. Every early
-//! return drops the staging path, which deletes the partial file.
+//! Memory per upload is one write buffer, whatever the file size. Every early return drops
+//! the staging path, which deletes the partial file.
 
 use std::fmt::Display;
-use std::io::{self, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha1::{Digest, Sha1};
 use tempfile::TempPath;
-use tokio::sync::mpsc;
+use tokio::io::{AsyncWriteExt, BufWriter};
 
 use crate::media::{Dimensions, ImageFormat, Limits, SNIFF_BYTES, Sniffed, sniff};
 use crate::storage::BlobStore;
 
 /// Enough to turn many small network chunks into few large writes.
 const WRITE_BUFFER_BYTES: usize = 128 * 1024;
-/// Chunks on their way to the writer thread; when it falls behind, reading the body waits.
-const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// A complete, valid upload waiting in the staging area for its final name.
 #[derive(Debug)]
@@ -68,7 +62,8 @@ where
     E: Display,
 {
     let (file, staged) = store.stage().await?;
-    let (chunks, written) = spawn_writer(file.into_std().await);
+    let mut writer = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
+    let mut hasher = Sha1::new();
     let mut size: u64 = 0;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut format = None;
@@ -93,12 +88,9 @@ where
                 format = Some(accepted_format(&head, limits)?);
             }
         }
-        if chunks.send(chunk).await.is_err() {
-            break; // the writer failed; its error is collected below
-        }
+        hasher.update(&chunk);
+        writer.write_all(&chunk).await?;
     }
-    drop(chunks);
-    let (file, sha1_hex) = written.await.map_err(io::Error::other)??;
 
     if size == 0 {
         return Err(IngestError::Empty);
@@ -107,6 +99,8 @@ where
         Some(format) => format,
         None => accepted_format(&head, limits)?,
     };
+    writer.flush().await?;
+    let file = writer.into_inner().into_std().await;
     let limits = limits.clone();
     let sync = store.commit_needs_synced_staging();
     // One trip to the blocking pool: read the header from the open file, then make it durable.
@@ -116,33 +110,11 @@ where
 
     Ok(Ingested {
         staged,
-        sha1_hex,
+        sha1_hex: hex::encode(hasher.finalize()),
         size,
         format,
         dimensions,
     })
-}
-
-/// Hashes and writes every chunk sent, until the sender is dropped; returns the file (flushed,
-/// not synced) and the SHA-1 of what was written.
-fn spawn_writer(
-    file: std::fs::File,
-) -> (
-    mpsc::Sender<Bytes>,
-    tokio::task::JoinHandle<io::Result<(std::fs::File, String)>>,
-) {
-    let (chunks, mut received) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
-    let written = tokio::task::spawn_blocking(move || {
-        let mut writer = io::BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
-        let mut hasher = Sha1::new();
-        while let Some(chunk) = received.blocking_recv() {
-            hasher.update(&chunk);
-            writer.write_all(&chunk)?;
-        }
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        Ok((file, hex::encode(hasher.finalize())))
-    });
-    (chunks, written)
 }
 
 fn accepted_format(head: &[u8], limits: &Limits) -> Result<ImageFormat, IngestError> {
