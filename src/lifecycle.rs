@@ -41,8 +41,12 @@ pub async fn sweep_expired(
     loop {
         let batch = repo.delete_unmapped_before(cutoff, SWEEP_BATCH).await?;
         for record in &batch {
-            if let Ok(name) = StoredName::parse(&record.name) {
-                blobs.remove(&name).await?;
+            // The records are gone already; a blob that cannot be removed now is an orphan that
+            // `gc` removes later, and must not stop the rest of the batch.
+            if let Ok(name) = StoredName::parse(&record.name)
+                && let Err(e) = blobs.remove(&name).await
+            {
+                tracing::warn!(error = %e, %name, "could not remove an expired blob; gc will");
             }
         }
         let done = (batch.len() as i64) < SWEEP_BATCH;

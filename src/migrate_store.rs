@@ -58,13 +58,18 @@ async fn copy_one(
     to: &BlobStore,
     report: &mut MigrationReport,
 ) -> Result<(), LifecycleError> {
-    let Some(source) = from.open(name, Wanted::Body).await? else {
-        report.missing_in_source.push(name.to_string());
+    // The destination first: a blob already copied (or uploaded there since a switch of
+    // `STORAGE`) needs nothing from the source.
+    let existing = to.open(name, Wanted::Size).await?.map(|copy| copy.len);
+    let Some(source) = from.open(name, Wanted::Size).await? else {
+        if existing.is_some() {
+            report.already_there += 1;
+        } else {
+            report.missing_in_source.push(name.to_string());
+        }
         return Ok(());
     };
-    if let Some(copy) = to.open(name, Wanted::Size).await?
-        && copy.len == source.len
-    {
+    if existing == Some(source.len) {
         report.already_there += 1;
         return Ok(());
     }

@@ -384,6 +384,13 @@ mod tests {
         assert_eq!(s3.region, "us-east-1");
         assert!(s3.allow_http);
         assert_eq!(from(&[]).unwrap().storage, StorageKind::Fs);
+        assert_eq!(
+            from(&[("S3_BUCKET", "b"), ("S3_ENDPOINT", "http://10.0.0.5:3900")])
+                .unwrap_err()
+                .var,
+            "S3_ALLOW_HTTP",
+            "plain http is refused unless allowed"
+        );
     }
 
     #[test]

@@ -102,6 +102,17 @@ impl Env<'_> {
         {
             return Err(self.invalid("S3_ENDPOINT", "expected http://host:port or https://host"));
         }
+        let allow_http: bool = self.parse("S3_ALLOW_HTTP", false)?;
+        if endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"))
+            && !allow_http
+        {
+            return Err(self.invalid(
+                "S3_ALLOW_HTTP",
+                "S3_ENDPOINT is plain http; set S3_ALLOW_HTTP=true to allow it",
+            ));
+        }
         let access_key_id = self.get("S3_ACCESS_KEY_ID");
         let secret_access_key = self.get("S3_SECRET_ACCESS_KEY");
         if access_key_id.is_some() != secret_access_key.is_some() {
@@ -118,6 +129,7 @@ impl Env<'_> {
             .split('/')
             .any(|segment| segment == "." || segment == "..")
             || prefix.contains("//")
+            || object_store::path::Path::parse(&prefix).is_err()
         {
             return Err(self.invalid("S3_PREFIX", "expected a folder such as `media/`"));
         }
@@ -126,7 +138,7 @@ impl Env<'_> {
             region: self.get("S3_REGION").unwrap_or(defaults.region.clone()),
             access_key_id,
             secret_access_key,
-            allow_http: self.parse("S3_ALLOW_HTTP", false)?,
+            allow_http,
             prefix,
             ..defaults
         }))

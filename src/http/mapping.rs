@@ -136,6 +136,8 @@ pub async fn delete_media(
             .await
             .map_err(|e| ApiError::io("removing a deleted file", e))?;
     }
+    // Again, in case a download by id looked the record up before the delete and cached it.
+    state.stored_names.forget(&id);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -20,6 +20,7 @@ use crate::db::MediaRecord;
 use crate::ingest::{Ingested, ingest};
 use crate::media::StoredName;
 use crate::startup::AppState;
+use crate::storage::BlobStore;
 
 /// The multipart part name that carries a file.
 const FILE_PART: &str = "file";
@@ -172,30 +173,16 @@ fn multipart_error(e: MultipartError) -> ApiError {
 }
 
 /// Moves every file to its final name and records them all in one transaction. If anything
-/// fails, the files already stored are removed again. Runs in a task of its own, so it is not
+/// fails, the blobs already stored are removed again. Runs in a task of its own, so it is not
 /// cancelled half way when the client hangs up.
 async fn store_all(
     state: web::Data<AppState>,
     received: Vec<(Ingested, Option<String>)>,
 ) -> Result<Vec<MediaRecord>> {
-    let mut committed = Vec::new();
-    let stored = commit_and_record(&state, received, &mut committed).await;
-    if stored.is_err() {
-        for name in committed {
-            if let Err(e) = state.blobs.remove(&name).await {
-                tracing::error!(error = %e, %name, "could not remove a blob whose record failed; gc will");
-            }
-        }
-    }
-    stored
-}
-
-/// Pushes each stored name onto `committed` before recording them all.
-async fn commit_and_record(
-    state: &AppState,
-    received: Vec<(Ingested, Option<String>)>,
-    committed: &mut Vec<StoredName>,
-) -> Result<Vec<MediaRecord>> {
+    let mut unrecorded = Unrecorded {
+        blobs: state.blobs.clone(),
+        names: Vec::new(),
+    };
     let mut records = Vec::with_capacity(received.len());
     for (file, original_name) in received {
         let (name, created_at) = state
@@ -217,8 +204,37 @@ async fn commit_and_record(
             mapped_at: None,
             metadata: None,
         });
-        committed.push(name);
+        unrecorded.names.push(name);
     }
     state.repo.insert_all(&records).await?;
+    unrecorded.names.clear();
     Ok(records)
+}
+
+/// Blobs stored but not yet recorded. Dropped with names left (an error, a panic, or the task
+/// dropped at shutdown), it removes them in a task of their own.
+struct Unrecorded {
+    blobs: BlobStore,
+    names: Vec<StoredName>,
+}
+
+impl Drop for Unrecorded {
+    fn drop(&mut self) {
+        if self.names.is_empty() {
+            return;
+        }
+        let names = std::mem::take(&mut self.names);
+        let blobs = self.blobs.clone();
+        let removal = async move {
+            for name in names {
+                if let Err(e) = blobs.remove(&name).await {
+                    tracing::error!(error = %e, %name, "could not remove a blob whose record failed; gc will");
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(removal)),
+            Err(_) => tracing::error!("no runtime to remove unrecorded blobs; gc will"),
+        }
+    }
 }

@@ -11,7 +11,7 @@ use tempfile::TempPath;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::{BlobBytes, ListedBlob, Location, STAGING_DIR, WHOLE_READ_MAX_BYTES};
+use super::{BlobBytes, ListedBlob, Location, WHOLE_READ_MAX_BYTES};
 use crate::media::{ImageFormat, StoredName};
 
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -187,12 +187,12 @@ pub(super) async fn sha1_of_path(path: PathBuf) -> io::Result<String> {
     .await
 }
 
-/// The shard directories (every directory but the staging area), in name order.
+/// The shard directories, in name order (not the staging area, nor anything else kept there).
 fn shards(root: &Path) -> io::Result<Vec<PathBuf>> {
     let mut shards = Vec::new();
     for entry in std::fs::read_dir(root)? {
         let entry = entry?;
-        if entry.file_type()?.is_dir() && entry.file_name() != STAGING_DIR {
+        if entry.file_type()?.is_dir() && entry.file_name().to_str().is_some_and(super::is_shard) {
             shards.push(entry.path());
         }
     }

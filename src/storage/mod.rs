@@ -366,6 +366,15 @@ async fn sha1_of_stream(mut bytes: BoxStream<'static, io::Result<Bytes>>) -> io:
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// A shard folder's name: the first two (lowercase hex) characters of the SHA-1. Only these
+/// folders are listed, so other files beside them are never taken for blobs.
+fn is_shard(folder: &str) -> bool {
+    folder.len() == 2
+        && folder
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Time as HTTP wants it, from a stored name's milliseconds.
 pub fn modified_time(name: &StoredName) -> SystemTime {
     SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(name.unix_ms().max(0) as u64)

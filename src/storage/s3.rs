@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
-use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut};
+use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
 use object_store::path::Path;
 use object_store::{
     GetOptions, GetRange, GetResult, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
@@ -21,6 +21,7 @@ use object_store::{
 };
 use tempfile::TempPath;
 use tokio::io::AsyncReadExt;
+use tokio::sync::Semaphore;
 
 use super::{BlobBytes, ListedBlob, Location, WHOLE_READ_MAX_BYTES};
 use crate::config::S3Settings;
@@ -28,6 +29,11 @@ use crate::media::{ImageFormat, StoredName};
 
 /// S3's smallest part (except the last). A file up to this size goes in one `PUT`.
 const PART_BYTES: usize = 5 * 1024 * 1024;
+/// Parts (or single-`PUT` files) held in memory at once across all uploads: at most 40 MiB.
+const PARTS_IN_MEMORY: usize = 8;
+/// The folder, beside the shard folders, where multipart uploads are assembled before they are
+/// copied to their final key. Anything left there by a crash is an orphan to `gc`.
+const UPLOADS_DIR: &str = ".uploads";
 
 #[derive(Clone)]
 pub struct S3Blobs {
@@ -35,6 +41,7 @@ pub struct S3Blobs {
     bucket: String,
     /// The root of every key; the empty path for the bucket root.
     prefix: Path,
+    part_memory: Arc<Semaphore>,
 }
 
 impl fmt::Debug for S3Blobs {
@@ -57,6 +64,8 @@ impl S3Blobs {
             .with_allow_http(settings.allow_http)
             // Native S3 conditional writes: `PutMode::Create` sends `If-None-Match: *`.
             .with_conditional_put(S3ConditionalPut::ETagMatch)
+            // `copy_if_not_exists`: a one-part multipart copy completed with `If-None-Match: *`.
+            .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
             // A download waits on these; the default (10 retries over 3 minutes) would hold a
             // request far longer than any client waits.
             .with_retry(RetryConfig {
@@ -78,6 +87,7 @@ impl S3Blobs {
             store: Arc::new(store),
             bucket: settings.bucket.clone(),
             prefix,
+            part_memory: Arc::new(Semaphore::new(PARTS_IN_MEMORY)),
         })
     }
 
@@ -94,56 +104,82 @@ impl S3Blobs {
         format: ImageFormat,
         unix_ms: i64,
     ) -> io::Result<StoredName> {
+        let mut file = tokio::fs::File::open(&staged).await?;
+        let len = file.metadata().await?.len();
         let mut unix_ms = unix_ms;
-        loop {
-            let name = StoredName::new(sha1_hex, unix_ms, format).map_err(io::Error::other)?;
-            match self
-                .upload(&staged, &self.key_of(&name), PutMode::Create)
-                .await
-            {
-                Ok(()) => return Ok(name),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => unix_ms += 1,
-                Err(e) => return Err(e),
+        if len <= PART_BYTES as u64 {
+            let _memory = self.part_memory.acquire().await.map_err(io::Error::other)?;
+            let payload = PutPayload::from(read_part(&mut file, len as usize).await?);
+            loop {
+                let name = StoredName::new(sha1_hex, unix_ms, format).map_err(io::Error::other)?;
+                let create = PutOptions::from(PutMode::Create); // If-None-Match: *
+                match self
+                    .store
+                    .put_opts(&self.key_of(&name), payload.clone(), create)
+                    .await
+                {
+                    Ok(_) => return Ok(name),
+                    Err(object_store::Error::AlreadyExists { .. }) => unix_ms += 1,
+                    Err(e) => return Err(io_error(e)),
+                }
             }
         }
-    }
-
-    pub(super) async fn put_as(&self, staged: TempPath, name: &StoredName) -> io::Result<()> {
-        self.upload(&staged, &self.key_of(name), PutMode::Overwrite)
-            .await
-    }
-
-    /// `AlreadyExists` if `mode` is `Create` and the key is taken.
-    async fn upload(&self, staged: &std::path::Path, key: &Path, mode: PutMode) -> io::Result<()> {
-        let mut file = tokio::fs::File::open(staged).await?;
-        let len = file.metadata().await?.len();
-        if len <= PART_BYTES as u64 {
-            let bytes = read_part(&mut file, len as usize).await?;
-            let options = PutOptions {
-                mode,
-                ..PutOptions::default()
-            };
-            self.store
-                .put_opts(key, PutPayload::from(bytes), options)
+        // S3 cannot make the completion of a multipart upload conditional through object_store,
+        // so the parts go to a key of their own (outside the shard folders), and a conditional
+        // server-side copy then claims the final name.
+        let parts = self
+            .prefix
+            .clone()
+            .join(UPLOADS_DIR)
+            .join(uuid::Uuid::new_v4().to_string());
+        self.upload_parts(&mut file, &parts).await?;
+        let claimed = loop {
+            let name = StoredName::new(sha1_hex, unix_ms, format).map_err(io::Error::other)?;
+            match self
+                .store
+                .copy_if_not_exists(&parts, &self.key_of(&name))
                 .await
-                .map_err(io_error)?;
-            return Ok(());
-        }
-        // object_store cannot make the completion of a multipart upload conditional, so a taken
-        // key is checked first. Only the same bytes, stored in the same millisecond by two
-        // instances, could race past the check, and both would write the same content.
-        if matches!(mode, PutMode::Create) && self.len_of(key).await?.is_some() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                key.to_string(),
-            ));
-        }
-        let mut upload = self.store.put_multipart(key).await.map_err(io_error)?;
-        let sent = send_parts(&mut file, upload.as_mut()).await;
-        let sent = match sent {
-            Ok(()) => upload.complete().await.map(drop).map_err(io_error),
-            Err(e) => Err(e),
+            {
+                Ok(()) => break Ok(name),
+                Err(object_store::Error::AlreadyExists { .. }) => unix_ms += 1,
+                Err(e) => break Err(io_error(e)),
+            }
         };
+        if let Err(e) = self.remove(&parts).await {
+            tracing::warn!(error = %e, key = %parts, "could not remove an upload's parts object; gc will");
+        }
+        claimed
+    }
+
+    /// Stores a staged file under `name`, replacing any object there (for copying a store).
+    pub(super) async fn put_as(&self, staged: TempPath, name: &StoredName) -> io::Result<()> {
+        let mut file = tokio::fs::File::open(&staged).await?;
+        let len = file.metadata().await?.len();
+        let key = self.key_of(name);
+        if len > PART_BYTES as u64 {
+            return self.upload_parts(&mut file, &key).await;
+        }
+        let _memory = self.part_memory.acquire().await.map_err(io::Error::other)?;
+        let bytes = read_part(&mut file, len as usize).await?;
+        self.store.put(&key, bytes.into()).await.map_err(io_error)?;
+        Ok(())
+    }
+
+    /// A multipart upload of the rest of `file` to `key`, one part in memory at a time; the
+    /// object appears only when complete, and a failed upload is aborted.
+    async fn upload_parts(&self, file: &mut tokio::fs::File, key: &Path) -> io::Result<()> {
+        let mut upload = self.store.put_multipart(key).await.map_err(io_error)?;
+        let sent = async {
+            loop {
+                let _memory = self.part_memory.acquire().await.map_err(io::Error::other)?;
+                let part = read_part(file, PART_BYTES).await?;
+                if part.is_empty() {
+                    return upload.complete().await.map(drop).map_err(io_error);
+                }
+                upload.put_part(part.into()).await.map_err(io_error)?;
+            }
+        }
+        .await;
         if sent.is_err()
             && let Err(e) = upload.abort().await
         {
@@ -212,8 +248,8 @@ impl S3Blobs {
         }
     }
 
-    /// Objects in shard folders (`<prefix>/<2 chars>/<file>`); anything else in the bucket is
-    /// not ours and never listed, so `gc` cannot touch it.
+    /// Objects in shard folders (`<prefix>/<2 chars>/<file>`) and in the uploads folder;
+    /// anything else in the bucket is not ours and never listed, so `gc` cannot touch it.
     pub(super) fn list(&self) -> BoxStream<'static, io::Result<ListedBlob>> {
         let depth = self.prefix.parts().count() + 2;
         let prefix = self.prefix.clone();
@@ -226,7 +262,10 @@ impl S3Blobs {
             .map_err(io_error)
             .try_filter_map(move |meta| async move {
                 let parts: Vec<_> = meta.location.parts().collect();
-                if parts.len() != depth || parts[depth - 2].as_ref().len() != 2 {
+                let ours = parts.len() == depth
+                    && (super::is_shard(parts[depth - 2].as_ref())
+                        || parts[depth - 2].as_ref() == UPLOADS_DIR);
+                if !ours {
                     return Ok(None);
                 }
                 Ok(Some(ListedBlob {
@@ -271,22 +310,6 @@ async fn read_part(file: &mut tokio::fs::File, size: usize) -> io::Result<bytes:
         }
     }
     Ok(part.freeze())
-}
-
-async fn send_parts(
-    file: &mut tokio::fs::File,
-    upload: &mut dyn MultipartUpload,
-) -> io::Result<()> {
-    loop {
-        let part = read_part(file, PART_BYTES).await?;
-        if part.is_empty() {
-            return Ok(());
-        }
-        upload
-            .put_part(PutPayload::from(part))
-            .await
-            .map_err(io_error)?;
-    }
 }
 
 fn io_error(e: object_store::Error) -> io::Error {

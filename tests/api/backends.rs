@@ -305,16 +305,12 @@ async fn rejected_and_abandoned_uploads_leave_nothing_behind(backend: Backend) {
     );
     socket.write_all(request.as_bytes()).await.unwrap();
     socket.write_all(&head).await.unwrap();
-    while app.staged_files().is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::wait_until("the upload is staged", || !app.staged_files().is_empty()).await;
     drop(socket);
-    for _ in 0..100 {
-        if app.staged_files().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::helpers::wait_until("the staging file is removed", || {
+        app.staged_files().is_empty()
+    })
+    .await;
     store.assert_nothing_kept().await;
 }
 
@@ -361,6 +357,8 @@ async fn gc_expires_unmapped_uploads_and_removes_orphans(backend: Backend) {
         None => {
             std::fs::create_dir_all(app.upload_dir().join("ab")).unwrap();
             std::fs::write(store.path_of(&orphan), images::png(1, 1)).unwrap();
+            std::fs::create_dir_all(app.upload_dir().join("notes")).unwrap();
+            std::fs::write(app.upload_dir().join("notes/readme.txt"), b"not ours").unwrap();
         }
     }
     let repo = mediastore::db::connect(&app.settings.database_url, 1)
@@ -378,7 +376,10 @@ async fn gc_expires_unmapped_uploads_and_removes_orphans(backend: Backend) {
             bucket.keys().await,
             [bucket.key_of(kept_name), unrelated.into()]
         ),
-        None => assert_eq!(store.stored_names().await, [kept_name]),
+        None => {
+            assert_eq!(store.stored_names().await, [kept_name]);
+            assert!(app.upload_dir().join("notes/readme.txt").exists());
+        }
     }
     assert_eq!(
         app.get(kept["file_url"].as_str().unwrap()).await.status(),

@@ -258,7 +258,8 @@ impl TestApp {
     pub fn stored_files(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();
         for shard in std::fs::read_dir(self.upload_dir()).unwrap().flatten() {
-            if shard.file_name() == ".tmp" || !shard.file_type().unwrap().is_dir() {
+            // Shards are two-character folders; `.tmp` and anything else are not.
+            if shard.file_name().len() != 2 || !shard.file_type().unwrap().is_dir() {
                 continue;
             }
             files.extend(
@@ -361,4 +362,15 @@ pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str
     assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
     assert!(problem["type"].as_str().is_some());
     problem
+}
+
+/// Polls `condition` every 20 ms for up to 10 s; fails the test naming `what` if it never holds.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
 }

@@ -66,9 +66,7 @@ async fn with_one_slot_a_second_upload_waits_and_one_that_waits_too_long_gets_50
     let (first, first_response) = controlled_upload(&app);
     first.send(head).await.unwrap();
     // Wait until the first upload holds the slot (its staging file exists).
-    while app.staged_files().is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::wait_until("the upload is staged", || !app.staged_files().is_empty()).await;
 
     let refused = app.post_upload(images::png(2, 2), "refused.png").await;
     assert_eq!(refused.headers()["retry-after"], "1");
@@ -130,17 +128,13 @@ async fn a_client_that_disconnects_mid_upload_leaves_nothing_behind() {
     );
     socket.write_all(request.as_bytes()).await.unwrap();
     socket.write_all(&head).await.unwrap();
-    while app.staged_files().is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::wait_until("the upload is staged", || !app.staged_files().is_empty()).await;
     drop(socket); // gone, mid-file
 
-    for _ in 0..100 {
-        if app.staged_files().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::helpers::wait_until("the staging file is removed", || {
+        app.staged_files().is_empty()
+    })
+    .await;
     app.assert_nothing_kept().await;
 }
 

@@ -70,8 +70,9 @@ async fn a_dropped_staging_file_is_deleted() {
     assert!(!path.exists());
 }
 
-/// On S3 the commit is a conditional `PUT` (`If-None-Match: *`): a taken key moves the name to
-/// the next millisecond instead of overwriting, for single-part and multipart uploads alike.
+/// On S3 a taken key moves the name to the next millisecond instead of overwriting: a small
+/// file's commit is a conditional `PUT` (`If-None-Match: *`), a multipart one a conditional
+/// server-side copy from its parts object. Both commits race for the same key at once.
 #[tokio::test]
 async fn on_s3_the_same_bytes_in_the_same_millisecond_get_two_keys() {
     let bucket = crate::bucket::TestBucket::create().await;
@@ -81,16 +82,21 @@ async fn on_s3_the_same_bytes_in_the_same_millisecond_get_two_keys() {
     for size in [1000, 5 * 1024 * 1024 + 1] {
         let bytes = crate::images::large_png(size);
         let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&bytes));
-        let mut names = Vec::new();
+        let mut staged = Vec::new();
         for _ in 0..2 {
-            let (_, staged) = store.stage().await.unwrap();
-            std::fs::write(&staged, &bytes).unwrap();
-            let (name, _) = store
-                .commit_at(staged, sha.clone(), ImageFormat::Png, 1_732_262_400_123)
-                .await
-                .unwrap();
-            names.push(name.to_string());
+            let (_, path) = store.stage().await.unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+            staged.push(path);
         }
+        let commits = staged
+            .into_iter()
+            .map(|path| store.commit_at(path, sha.clone(), ImageFormat::Png, 1_732_262_400_123));
+        let mut names: Vec<String> = futures_util::future::join_all(commits)
+            .await
+            .into_iter()
+            .map(|committed| committed.unwrap().0.to_string())
+            .collect();
+        names.sort();
         assert_eq!(
             names,
             [
@@ -104,7 +110,15 @@ async fn on_s3_the_same_bytes_in_the_same_millisecond_get_two_keys() {
             assert_eq!(stored.as_deref(), Some(sha.as_str()));
         }
     }
-    assert_eq!(bucket.keys().await.len(), 4);
+    assert_eq!(
+        bucket.keys().await.len(),
+        4,
+        "no parts object is left behind"
+    );
+    assert_eq!(
+        bucket.pending_multipart_uploads().await,
+        Vec::<String>::new()
+    );
     assert_eq!(
         std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
         0
