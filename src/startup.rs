@@ -13,6 +13,9 @@ use crate::storage::BlobStore;
 use crate::{http, lifecycle};
 
 /// Everything a request handler may use, shared through one `web::Data`.
+/// The accept queue's length; Linux caps it at `net.core.somaxconn` (4096 by default).
+const ACCEPT_BACKLOG: i32 = 4096;
+
 pub struct AppState {
     pub settings: Settings,
     pub repo: Arc<dyn MediaRepo>,
@@ -57,6 +60,12 @@ impl Application {
         }
         let listener = TcpListener::bind(settings.bind_addr)
             .with_context(|| format!("binding {}", settings.bind_addr))?;
+        // Connections beyond MAX_CONNECTIONS wait in the accept queue, so it must hold a burst:
+        // std listens with a backlog of 128, and an overflowing queue resets connections.
+        // Listening again on Linux only changes the backlog (capped by net.core.somaxconn).
+        socket2::SockRef::from(&listener)
+            .listen(ACCEPT_BACKLOG)
+            .context("setting the accept backlog")?;
         let port = listener.local_addr()?.port();
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         http::metrics::recorder();
@@ -90,8 +99,6 @@ impl Application {
         .shutdown_timeout(shutdown_timeout)
         .workers(workers)
         .max_connections(connections_per_worker)
-        // Connections beyond the limit wait here, in the kernel (capped by net.core.somaxconn).
-        .backlog(4096)
         // Without it, Nagle's algorithm holds the tail of a response for a delayed ACK (~40 ms).
         .tcp_nodelay(true)
         .listen(listener)?
