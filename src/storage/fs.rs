@@ -11,7 +11,7 @@ use tempfile::TempPath;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::{BlobBytes, ListedBlob, Location, WHOLE_READ_MAX_BYTES};
+use super::{BlobBytes, ListedBlob, Location, WHOLE_READ_MAX_BYTES, blocking};
 use crate::media::{ImageFormat, StoredName};
 
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -137,14 +137,6 @@ impl FsBlobs {
 /// nginx or a backup job.
 fn make_public(path: &Path) -> io::Result<()> {
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(io::Error::other)?
 }
 
 pub(super) async fn remove_path(path: PathBuf) -> io::Result<()> {

@@ -9,9 +9,11 @@
 
 mod fs;
 mod s3;
+mod staging;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -26,6 +28,7 @@ use crate::media::{ImageFormat, StoredName};
 
 pub use fs::FsBlobs;
 pub use s3::S3Blobs;
+use staging::Staging;
 
 const STAGING_DIR: &str = ".tmp";
 
@@ -35,7 +38,7 @@ pub const WHOLE_READ_MAX_BYTES: u64 = 256 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
-    staging: PathBuf,
+    staging: Arc<Staging>,
     backend: Backend,
 }
 
@@ -98,7 +101,7 @@ impl BlobStore {
     pub fn fs(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         Self {
-            staging: root.join(STAGING_DIR),
+            staging: Arc::new(Staging::new(root.join(STAGING_DIR))),
             backend: Backend::Fs(FsBlobs::new(root)),
         }
     }
@@ -106,7 +109,7 @@ impl BlobStore {
     /// The bucket, staging uploads in `upload_dir/.tmp`.
     pub fn s3(settings: &S3Settings, upload_dir: &Path) -> io::Result<Self> {
         Ok(Self {
-            staging: upload_dir.join(STAGING_DIR),
+            staging: Arc::new(Staging::new(upload_dir.join(STAGING_DIR))),
             backend: Backend::S3(S3Blobs::new(settings)?),
         })
     }
@@ -137,41 +140,39 @@ impl BlobStore {
         }
     }
 
-    /// Creates the directories and removes staged files a crash left behind. Returns how many
-    /// leftovers were removed. Call before serving, while no upload can be in flight.
+    /// Creates the directories and this process's staging folder, and removes what crashed
+    /// processes left in the staging area. Returns how many staged files were removed.
     pub async fn prepare(&self) -> io::Result<usize> {
-        self.create_dirs().await?;
-        let mut removed = 0;
-        let mut entries = tokio::fs::read_dir(&self.staging).await?;
-        while let Some(entry) = entries.next_entry().await? {
-            if entry.file_type().await?.is_file() {
-                tokio::fs::remove_file(entry.path()).await?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        self.create_root().await?;
+        let staging = self.staging.clone();
+        blocking(move || staging.claim_and_clear_leftovers()).await
     }
 
-    /// Creates the local directories; safe while a service is using the same store.
+    /// Creates the directories and this process's staging folder, and nothing else; safe while
+    /// services stage uploads in the same directory.
     pub async fn create_dirs(&self) -> io::Result<()> {
-        tokio::fs::create_dir_all(&self.staging).await?;
-        if let Backend::Fs(fs) = &self.backend {
-            tokio::fs::create_dir_all(fs.root()).await?;
+        self.create_root().await?;
+        let staging = self.staging.clone();
+        blocking(move || staging.claim()).await
+    }
+
+    async fn create_root(&self) -> io::Result<()> {
+        match &self.backend {
+            Backend::Fs(fs) => tokio::fs::create_dir_all(fs.root()).await,
+            Backend::S3(_) => Ok(()),
         }
-        Ok(())
     }
 
     /// A new empty staging file. Dropping the returned path deletes the file, so an upload that
     /// fails or is abandoned at any point leaves nothing behind.
     pub async fn stage(&self) -> io::Result<(tokio::fs::File, TempPath)> {
         let staging = self.staging.clone();
-        let staged = tokio::task::spawn_blocking(move || {
+        let staged = blocking(move || {
             tempfile::Builder::new()
                 .prefix("upload-")
-                .tempfile_in(staging)
+                .tempfile_in(staging.dir())
         })
-        .await
-        .map_err(io::Error::other)??;
+        .await?;
         let (file, path) = staged.into_parts();
         Ok((tokio::fs::File::from_std(file), path))
     }
@@ -356,6 +357,14 @@ impl BlobBytes {
             Self::Stream(stream) => stream,
         }
     }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(io::Error::other)?
 }
 
 async fn sha1_of_stream(mut bytes: BoxStream<'static, io::Result<Bytes>>) -> io::Result<String> {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::bucket::TestBucket;
-use crate::helpers::{Db, TestApp, assert_problem, spawn_app_with};
+use crate::helpers::{Db, TestApp, assert_problem, paths, spawn_app_with};
 use crate::images;
 use crate::pressure::{BOUNDARY, split_multipart};
 
@@ -43,8 +43,7 @@ on_both_backends!(
     readyz_is_ready,
 );
 
-/// Over one S3 part (5 MiB), so the bucket gets a multipart upload.
-const MULTIPART_SIZE: usize = 5 * 1024 * 1024 + 4321;
+use crate::images::OVER_ONE_S3_PART as MULTIPART_SIZE;
 
 /// An app on SQLite whose blobs go to `backend`.
 pub struct StoreApp {
@@ -109,7 +108,7 @@ impl StoreApp {
 
     pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
         let env = self.cli_env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let env = crate::helpers::env_pairs(&env);
         self.app.run_cli(args, &env)
     }
 
@@ -148,13 +147,6 @@ impl StoreApp {
     fn path_of(&self, name: &str) -> std::path::PathBuf {
         self.app.upload_dir().join(&name[..2]).join(name)
     }
-}
-
-fn paths(media: &Value) -> [String; 2] {
-    [
-        media["url"].as_str().unwrap().to_owned(),
-        media["file_url"].as_str().unwrap().to_owned(),
-    ]
 }
 
 async fn blobs_round_trip_by_id_and_by_name_whole_and_in_ranges(backend: Backend) {

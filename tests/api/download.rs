@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::{Db, TestApp, assert_problem, spawn_app};
+use crate::helpers::{Db, TestApp, assert_problem, paths, spawn_app};
 use crate::images;
 use crate::on_both_databases;
 
@@ -56,13 +56,6 @@ async fn uploaded(app: &TestApp) -> (Vec<u8>, Value) {
     let bytes = images::jpeg(40, 30);
     let media = app.upload_ok(bytes.clone(), "photo.jpg").await;
     (bytes, media)
-}
-
-fn paths(media: &Value) -> [String; 2] {
-    [
-        media["url"].as_str().unwrap().to_owned(),
-        media["file_url"].as_str().unwrap().to_owned(),
-    ]
 }
 
 async fn both_routes_return_identical_bytes_with_every_header(db: Db) {

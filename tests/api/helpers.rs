@@ -275,9 +275,7 @@ impl TestApp {
 
     /// Files in the staging area: after any finished request there must be none.
     pub fn staged_files(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.upload_dir().join(".tmp"))
-            .map(|dir| dir.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default()
+        staged_files_in(self.upload_dir())
     }
 
     pub async fn record_count(&self) -> i64 {
@@ -348,6 +346,19 @@ impl TestApp {
     }
 }
 
+/// The two download paths of an uploaded file: by id and by stored name.
+pub fn paths(media: &Value) -> [String; 2] {
+    [
+        media["url"].as_str().unwrap().to_owned(),
+        media["file_url"].as_str().unwrap().to_owned(),
+    ]
+}
+
+/// Borrows `(name, value)` pairs built at run time, as [`TestApp::run_cli`] takes them.
+pub fn env_pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// Reads a problem+json error and checks its shape; returns it.
 pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status(), status);
@@ -373,4 +384,27 @@ pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("timed out waiting until {what}");
+}
+
+/// Staged files under `root/.tmp`: loose ones and those in each process's folder, not the
+/// processes' lock files.
+pub fn staged_files_in(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(area) = std::fs::read_dir(root.join(".tmp")) else {
+        return files;
+    };
+    for entry in area.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else if path.extension().is_none_or(|ext| ext != "lock") {
+            files.push(path);
+        }
+    }
+    files
 }

@@ -79,6 +79,9 @@ pub fn pdf() -> Vec<u8> {
     bytes
 }
 
+/// Larger than one S3 part (5 MiB), so that a bucket gets a multipart upload.
+pub const OVER_ONE_S3_PART: usize = 5 * 1024 * 1024 + 4321;
+
 /// A valid PNG padded to exactly `len` bytes with a non-repeating pattern, so that a byte read
 /// from the wrong offset (a part boundary, a range) shows.
 pub fn large_png(len: usize) -> Vec<u8> {

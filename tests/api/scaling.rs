@@ -6,11 +6,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::bucket::TestBucket;
-use crate::helpers::{Db, TestApp, assert_problem, spawn_app_with};
+use crate::helpers::{Db, TestApp, assert_problem, paths, spawn_app_with};
 use crate::images;
 
-/// Larger than one S3 part, so that copies and uploads go multipart.
-const MULTIPART_SIZE: usize = 5 * 1024 * 1024 + 77;
+use crate::images::OVER_ONE_S3_PART as MULTIPART_SIZE;
 
 async fn two_instances(bucket: &TestBucket) -> (TestApp, TestApp) {
     let first = spawn_app_with(Db::Postgres, |s| {
@@ -21,13 +20,6 @@ async fn two_instances(bucket: &TestBucket) -> (TestApp, TestApp) {
     let second = first.spawn_sibling(|_| {}).await;
     assert_ne!(first.address, second.address);
     (first, second)
-}
-
-fn paths(media: &Value) -> [String; 2] {
-    [
-        media["url"].as_str().unwrap().to_owned(),
-        media["file_url"].as_str().unwrap().to_owned(),
-    ]
 }
 
 async fn assert_serves(app: &TestApp, media: &Value, bytes: &[u8]) {
@@ -106,7 +98,7 @@ async fn two_instances_sweeping_at_once_remove_each_abandoned_upload_exactly_onc
 
 fn cli_ok(app: &TestApp, args: &[&str], bucket: &TestBucket) -> String {
     let env = bucket.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let env = crate::helpers::env_pairs(&env);
     let output = app.run_cli(args, &env);
     assert!(output.status.success(), "{args:?}: {output:?}");
     String::from_utf8(output.stdout).unwrap()
@@ -189,7 +181,7 @@ async fn migrate_store_reports_a_blob_missing_from_the_source_and_fails() {
     std::fs::remove_file(on_disk.upload_dir().join(&lost_name[..2]).join(lost_name)).unwrap();
     let bucket = TestBucket::create().await;
     let env = bucket.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let env = crate::helpers::env_pairs(&env);
     let output = on_disk.run_cli(&["migrate-store", "--from", "fs", "--to", "s3"], &env);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let printed = String::from_utf8_lossy(&output.stdout);

@@ -3,6 +3,8 @@
 use mediastore::media::ImageFormat;
 use mediastore::storage::BlobStore;
 
+use crate::helpers::staged_files_in;
+
 #[tokio::test]
 async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,8 +42,8 @@ async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
         "stored files are readable by other local readers"
     );
     assert_eq!(
-        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
-        0
+        staged_files_in(dir.path()),
+        Vec::<std::path::PathBuf>::new()
     );
 }
 
@@ -53,8 +55,8 @@ async fn staging_files_left_by_a_crash_are_removed_when_the_store_is_prepared() 
     let store = BlobStore::fs(dir.path());
     assert_eq!(store.prepare().await.unwrap(), 1);
     assert_eq!(
-        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
-        0
+        staged_files_in(dir.path()),
+        Vec::<std::path::PathBuf>::new()
     );
 }
 
@@ -120,7 +122,40 @@ async fn on_s3_the_same_bytes_in_the_same_millisecond_get_two_keys() {
         Vec::<String>::new()
     );
     assert_eq!(
-        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
-        0
+        staged_files_in(dir.path()),
+        Vec::<std::path::PathBuf>::new()
     );
+}
+
+/// Two instances staging in one directory: a start-up clears what a crashed process left, never
+/// the uploads in flight of a live one.
+#[tokio::test]
+async fn a_start_up_clears_a_crashed_process_staging_but_not_a_live_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = BlobStore::fs(dir.path());
+    live.prepare().await.unwrap();
+    let (_, in_flight) = live.stage().await.unwrap();
+    // What a crashed process leaves: its folder, a staged file, and a lock file no one holds.
+    let crashed = dir.path().join(".tmp/0123456789abcdef0123456789abcdef");
+    std::fs::create_dir_all(&crashed).unwrap();
+    std::fs::write(crashed.join("upload-half"), b"half a file").unwrap();
+    std::fs::write(
+        dir.path()
+            .join(".tmp/0123456789abcdef0123456789abcdef.lock"),
+        b"",
+    )
+    .unwrap();
+
+    let starting = BlobStore::fs(dir.path());
+    assert_eq!(
+        starting.prepare().await.unwrap(),
+        1,
+        "only the crashed upload"
+    );
+    assert!(!crashed.exists());
+    assert!(
+        in_flight.exists(),
+        "the live instance's upload is untouched"
+    );
+    assert_eq!(staged_files_in(dir.path()), [in_flight.to_path_buf()]);
 }
