@@ -8,7 +8,9 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::db::MediaRepo;
+use futures_util::TryStreamExt;
+
+use crate::db::{self, MediaRepo};
 use crate::lifecycle::LifecycleError;
 use crate::media::StoredName;
 use crate::storage::{BlobStore, Wanted};
@@ -92,16 +94,12 @@ async fn copy_one(
     }
 }
 
-/// Every recorded name, in name order (about 100 bytes each).
+/// Every recorded name, in name order (about 100 bytes each, so that progress has a total).
 async fn recorded_names(repo: &dyn MediaRepo) -> Result<Vec<StoredName>, LifecycleError> {
-    let mut names = Vec::new();
-    let mut after = String::new();
-    loop {
-        let page = repo.names_after(&after, RECORD_PAGE).await?;
-        names.extend(page.iter().filter_map(|n| StoredName::parse(n).ok()));
-        match page.last() {
-            Some(last) if page.len() as i64 == RECORD_PAGE => after = last.clone(),
-            _ => return Ok(names),
-        }
-    }
+    let pages: Vec<Vec<String>> = db::recorded_names(repo, RECORD_PAGE).try_collect().await?;
+    Ok(pages
+        .iter()
+        .flatten()
+        .filter_map(|name| StoredName::parse(name).ok())
+        .collect())
 }

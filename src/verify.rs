@@ -6,7 +6,7 @@ use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::db::MediaRepo;
+use crate::db::{self, MediaRepo};
 use crate::lifecycle::LifecycleError;
 use crate::media::StoredName;
 use crate::storage::BlobStore;
@@ -39,18 +39,13 @@ pub async fn verify(
 ) -> Result<VerifyReport, LifecycleError> {
     let (mut report, mut unclaimed) = check_blobs(blobs).await?;
 
-    let mut after = String::new();
-    loop {
-        let page = repo.names_after(&after, RECORD_PAGE).await?;
-        for name in &page {
+    let mut pages = std::pin::pin!(db::recorded_names(repo, RECORD_PAGE));
+    while let Some(page) = pages.try_next().await? {
+        for name in page {
             report.records_checked += 1;
-            if !unclaimed.remove(name) {
-                report.missing_files.push(name.clone());
+            if !unclaimed.remove(&name) {
+                report.missing_files.push(name);
             }
-        }
-        match page.last() {
-            Some(last) if page.len() as i64 == RECORD_PAGE => after = last.clone(),
-            _ => break,
         }
     }
     report.files_without_record = unclaimed.into_iter().collect();

@@ -151,6 +151,25 @@ pub trait MediaRepo: Send + Sync + 'static {
     async fn names_after(&self, after: &str, limit: i64) -> Result<Vec<String>, DbError>;
 }
 
+/// Every recorded name, in name order, a page of `page` at a time: memory stays at one page
+/// whatever the number of records.
+pub fn recorded_names(
+    repo: &dyn MediaRepo,
+    page: i64,
+) -> impl futures_util::Stream<Item = Result<Vec<String>, DbError>> + '_ {
+    futures_util::stream::try_unfold(Some(String::new()), move |after| async move {
+        let Some(after) = after else {
+            return Ok(None); // the last page was short
+        };
+        let names = repo.names_after(&after, page).await?;
+        let next = match names.last() {
+            Some(last) if names.len() as i64 == page => Some(last.clone()),
+            _ => None,
+        };
+        Ok((!names.is_empty()).then_some((names, next)))
+    })
+}
+
 /// Opens the database `url` names: `sqlite:` or `postgres://`.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn MediaRepo>, DbError> {
     if url.starts_with("sqlite:") {

@@ -215,3 +215,28 @@ async fn verify_reports_corrupt_missing_and_orphan_files(db: Db) {
     assert_eq!(report["records_checked"], 3);
     assert_eq!(report["files_checked"], 3);
 }
+
+/// `verify` and `migrate-store` walk the records a page at a time; every name comes once, in
+/// order, whether the last page is short or exactly full.
+#[tokio::test]
+async fn recorded_names_pages_through_every_record_once() {
+    use futures_util::TryStreamExt;
+    let app = app_without_sweeper(Db::Sqlite).await;
+    let mut uploaded = Vec::new();
+    for i in 0..5 {
+        let media = app.upload_ok(images::png(2 + i, 2), "a.png").await;
+        uploaded.push(media["name"].as_str().unwrap().to_owned());
+    }
+    uploaded.sort();
+    let repo = mediastore::db::connect(&app.settings.database_url, 1)
+        .await
+        .unwrap();
+    for (page, sizes) in [(2, vec![2, 2, 1]), (5, vec![5]), (7, vec![5])] {
+        let pages: Vec<Vec<String>> = mediastore::db::recorded_names(repo.as_ref(), page)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), sizes);
+        assert_eq!(pages.concat(), uploaded);
+    }
+}
