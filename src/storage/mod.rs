@@ -27,7 +27,7 @@ use crate::config::{S3Settings, Settings, StorageKind};
 use crate::media::{ImageFormat, StoredName};
 
 pub use fs::FsBlobs;
-pub use s3::S3Blobs;
+pub use s3::{S3Blobs, StoreLayer};
 use staging::Staging;
 
 const STAGING_DIR: &str = ".tmp";
@@ -108,9 +108,18 @@ impl BlobStore {
 
     /// The bucket, staging uploads in `upload_dir/.tmp`.
     pub fn s3(settings: &S3Settings, upload_dir: &Path) -> io::Result<Self> {
+        Self::s3_layered(settings, upload_dir, None)
+    }
+
+    /// [`BlobStore::s3`] with its client wrapped by `layer` (tests inject faults this way).
+    pub fn s3_layered(
+        settings: &S3Settings,
+        upload_dir: &Path,
+        layer: Option<StoreLayer>,
+    ) -> io::Result<Self> {
         Ok(Self {
             staging: Arc::new(Staging::new(upload_dir.join(STAGING_DIR))),
-            backend: Backend::S3(S3Blobs::new(settings)?),
+            backend: Backend::S3(S3Blobs::new(settings, layer)?),
         })
     }
 

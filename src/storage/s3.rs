@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
-use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
+use object_store::aws::{AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
 use object_store::path::Path;
 use object_store::{
     GetOptions, GetRange, GetResult, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
@@ -37,7 +37,7 @@ const UPLOADS_DIR: &str = ".uploads";
 
 #[derive(Clone)]
 pub struct S3Blobs {
-    store: Arc<AmazonS3>,
+    store: Arc<dyn ObjectStore>,
     bucket: String,
     /// The root of every key; the empty path for the bucket root.
     prefix: Path,
@@ -56,8 +56,11 @@ impl fmt::Display for S3Blobs {
     }
 }
 
+/// Wraps the bucket's client, so that a test can put faults between it and the server.
+pub type StoreLayer = fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>;
+
 impl S3Blobs {
-    pub fn new(settings: &S3Settings) -> io::Result<Self> {
+    pub fn new(settings: &S3Settings, layer: Option<StoreLayer>) -> io::Result<Self> {
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&settings.bucket)
             .with_region(&settings.region)
@@ -81,10 +84,13 @@ impl S3Blobs {
                 .with_access_key_id(id)
                 .with_secret_access_key(secret);
         }
-        let store = builder.build().map_err(io::Error::other)?;
+        let store: Arc<dyn ObjectStore> = Arc::new(builder.build().map_err(io::Error::other)?);
         let prefix = Path::parse(&settings.prefix).map_err(io::Error::other)?;
         Ok(Self {
-            store: Arc::new(store),
+            store: match layer {
+                Some(wrap) => wrap(store),
+                None => store,
+            },
             bucket: settings.bucket.clone(),
             prefix,
             part_memory: Arc::new(Semaphore::new(PARTS_IN_MEMORY)),

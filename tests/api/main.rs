@@ -9,6 +9,7 @@ mod backends;
 mod cors;
 mod download;
 mod errors;
+mod faults;
 mod health;
 mod lifecycle;
 mod mapping;
