@@ -125,12 +125,8 @@ impl Env<'_> {
             .get("S3_PREFIX")
             .map(|p| p.trim_matches('/').to_owned())
             .unwrap_or_default();
-        if prefix
-            .split('/')
-            .any(|segment| segment == "." || segment == "..")
-            || prefix.contains("//")
-            || object_store::path::Path::parse(&prefix).is_err()
-        {
+        // Refuses empty, `.` and `..` segments, which no object key may hold.
+        if object_store::path::Path::parse(&prefix).is_err() {
             return Err(self.invalid("S3_PREFIX", "expected a folder such as `media/`"));
         }
         Ok(Some(S3Settings {

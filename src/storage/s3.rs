@@ -258,13 +258,9 @@ impl S3Blobs {
     /// anything else in the bucket is not ours and never listed, so `gc` cannot touch it.
     pub(super) fn list(&self) -> BoxStream<'static, io::Result<ListedBlob>> {
         let depth = self.prefix.parts().count() + 2;
-        let prefix = self.prefix.clone();
-        let listed = if prefix.parts().count() == 0 {
-            self.store.list(None)
-        } else {
-            self.store.list(Some(&prefix))
-        };
-        listed
+        // An empty prefix lists the whole bucket.
+        self.store
+            .list(Some(&self.prefix))
             .map_err(io_error)
             .try_filter_map(move |meta| async move {
                 let parts: Vec<_> = meta.location.parts().collect();
