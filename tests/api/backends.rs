@@ -4,12 +4,10 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 
 use crate::bucket::TestBucket;
 use crate::helpers::{Db, TestApp, assert_problem, paths, spawn_app_with};
 use crate::images;
-use crate::pressure::{BOUNDARY, split_multipart};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -284,25 +282,8 @@ async fn rejected_and_abandoned_uploads_leave_nothing_behind(backend: Backend) {
     .await;
 
     // A client that hangs up half way through a multipart-sized file.
-    let file = images::large_png(MULTIPART_SIZE);
-    let (head, tail) = split_multipart(&file);
-    let port = app.address.rsplit(':').next().unwrap();
-    let mut socket = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
-        .await
-        .unwrap();
-    let request = format!(
-        "POST /v1/media HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
-         Content-Length: {}\r\n\r\n",
-        head.len() + tail.len()
-    );
-    socket.write_all(request.as_bytes()).await.unwrap();
-    socket.write_all(&head).await.unwrap();
-    crate::helpers::wait_until("the upload is staged", || !app.staged_files().is_empty()).await;
-    drop(socket);
-    crate::helpers::wait_until("the staging file is removed", || {
-        app.staged_files().is_empty()
-    })
-    .await;
+    app.hang_up_half_way(&images::large_png(MULTIPART_SIZE))
+        .await;
     store.assert_nothing_kept().await;
 }
 
@@ -318,16 +299,7 @@ async fn gc_expires_unmapped_uploads_and_removes_orphans(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(1100)).await; // past the one-second TTL
 
     let output = store.run_cli(&["gc"]);
-    assert!(output.status.success(), "{output:?}");
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        printed.contains(abandoned["id"].as_str().unwrap()),
-        "{printed}"
-    );
-    assert!(
-        printed.contains("removed 1 expired uploads and 0 orphan files"),
-        "{printed}"
-    );
+    crate::helpers::assert_gc_expired_only(&output, abandoned["id"].as_str().unwrap());
     assert_eq!(store.stored_names().await, [kept["name"].as_str().unwrap()]);
     for path in paths(&abandoned) {
         assert_eq!(app.get(&path).await.status(), 404);

@@ -86,6 +86,16 @@ pub async fn spawn_app_with(db: Db, customize: impl FnOnce(&mut Settings)) -> Te
         ..Settings::default()
     };
     customize(&mut settings);
+    start(settings, db, postgres_db, dir).await
+}
+
+/// Builds the app on `settings` and serves it in the background.
+async fn start(
+    settings: Settings,
+    db: Db,
+    postgres_db: Option<String>,
+    dir: tempfile::TempDir,
+) -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("app builds");
@@ -111,19 +121,31 @@ impl TestApp {
             ..self.settings.clone()
         };
         customize(&mut settings);
-        let app = Application::build(settings.clone())
+        // The first app owns (and drops) the database.
+        start(settings, self.db, None, dir).await
+    }
+
+    /// Sends the head of a one-file upload and half the file over a raw socket, waits until it
+    /// is staged, hangs up, and waits until the service has removed the staging file.
+    pub async fn hang_up_half_way(&self, file: &[u8]) {
+        let (head, tail) = split_multipart(file);
+        let port = self.address.rsplit(':').next().unwrap();
+        let mut socket = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
             .await
-            .expect("sibling builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        TestApp {
-            address,
-            client: reqwest::Client::new(),
-            settings,
-            db: self.db,
-            postgres_db: None, // the first app owns (and drops) the database
-            dir,
-        }
+            .unwrap();
+        let request = format!(
+            "POST /v1/media HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
+             Content-Length: {}\r\n\r\n",
+            head.len() + tail.len()
+        );
+        socket.write_all(request.as_bytes()).await.unwrap();
+        socket.write_all(&head).await.unwrap();
+        wait_until("the upload is staged", || !self.staged_files().is_empty()).await;
+        drop(socket); // gone, mid-file
+        wait_until("the staging file is removed", || {
+            self.staged_files().is_empty()
+        })
+        .await;
     }
 }
 
@@ -346,6 +368,22 @@ impl TestApp {
     }
 }
 
+pub const BOUNDARY: &str = "mediastore-test-boundary";
+
+/// A one-file multipart body split in two: the first half of the file, then the rest.
+pub fn split_multipart(file: &[u8]) -> (bytes::Bytes, bytes::Bytes) {
+    let half = file.len() / 2;
+    let mut head = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    head.extend_from_slice(&file[..half]);
+    let mut tail = file[half..].to_vec();
+    tail.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    (head.into(), tail.into())
+}
+
 /// The two download paths of an uploaded file: by id and by stored name.
 pub fn paths(media: &Value) -> [String; 2] {
     [
@@ -407,4 +445,41 @@ pub fn staged_files_in(root: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// Runs two sweepers at once (each its own pool and store, as two instances would) and checks
+/// that together they expired `expected` uploads, none of them twice.
+pub async fn assert_two_sweepers_share_the_work(
+    first: (
+        &dyn mediastore::db::MediaRepo,
+        &mediastore::storage::BlobStore,
+    ),
+    second: (
+        &dyn mediastore::db::MediaRepo,
+        &mediastore::storage::BlobStore,
+    ),
+    expected: usize,
+) {
+    let ttl = std::time::Duration::from_secs(1);
+    let (a, b) = tokio::join!(
+        mediastore::lifecycle::sweep_expired(first.0, first.1, ttl),
+        mediastore::lifecycle::sweep_expired(second.0, second.1, ttl),
+    );
+    let (a, b) = (a.expect("first sweeper"), b.expect("second sweeper"));
+    let mut ids: Vec<_> = a.iter().chain(&b).map(|r| r.id).collect();
+    assert_eq!(ids.len(), expected);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), expected, "no upload was removed twice");
+}
+
+/// `mediastore gc` succeeded, named the expired upload, and removed it alone.
+pub fn assert_gc_expired_only(output: &std::process::Output, expired_id: &str) {
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains(expired_id), "{printed}");
+    assert!(
+        printed.contains("removed 1 expired uploads and 0 orphan files"),
+        "{printed}"
+    );
 }

@@ -40,16 +40,7 @@ async fn gc_expires_unmapped_uploads_and_keeps_mapped_ones(db: Db) {
     tokio::time::sleep(Duration::from_millis(1100)).await; // let the one-second TTL pass
 
     let output = app.run_cli(&["gc"], &[("UNMAPPED_TTL_SECS", "1")]);
-    assert!(output.status.success(), "{output:?}");
-    let printed = stdout(&output);
-    assert!(
-        printed.contains(abandoned["id"].as_str().unwrap()),
-        "{printed}"
-    );
-    assert!(
-        printed.contains("removed 1 expired uploads and 0 orphan files"),
-        "{printed}"
-    );
+    crate::helpers::assert_gc_expired_only(&output, abandoned["id"].as_str().unwrap());
 
     assert_eq!(
         app.get(abandoned["url"].as_str().unwrap()).await.status(),
@@ -102,17 +93,12 @@ async fn two_sweepers_at_once_remove_each_upload_exactly_once(db: Db) {
         .await
         .unwrap();
     let blobs = mediastore::storage::BlobStore::fs(app.upload_dir());
-    let ttl = Duration::from_secs(1);
-    let (a, b) = tokio::join!(
-        mediastore::lifecycle::sweep_expired(first.as_ref(), &blobs, ttl),
-        mediastore::lifecycle::sweep_expired(second.as_ref(), &blobs, ttl),
-    );
-    let (a, b) = (a.expect("first sweeper"), b.expect("second sweeper"));
-    let mut ids: Vec<_> = a.iter().chain(&b).map(|r| r.id).collect();
-    assert_eq!(ids.len(), 20);
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 20, "no upload was removed twice");
+    crate::helpers::assert_two_sweepers_share_the_work(
+        (first.as_ref(), &blobs),
+        (second.as_ref(), &blobs),
+        20,
+    )
+    .await;
     assert_eq!(app.record_count().await, 0);
     assert!(app.stored_files().is_empty());
 }

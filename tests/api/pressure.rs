@@ -7,24 +7,10 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::helpers::{Db, TestApp, assert_problem, spawn_app, spawn_app_with};
+use crate::helpers::{
+    BOUNDARY, Db, TestApp, assert_problem, spawn_app, spawn_app_with, split_multipart,
+};
 use crate::images;
-
-pub const BOUNDARY: &str = "mediastore-test-boundary";
-
-/// A one-file multipart body split in two: the first half of the file, then the rest.
-pub fn split_multipart(file: &[u8]) -> (Bytes, Bytes) {
-    let half = file.len() / 2;
-    let mut head = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.png\"\r\n\
-         Content-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    head.extend_from_slice(&file[..half]);
-    let mut tail = file[half..].to_vec();
-    tail.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    (head.into(), tail.into())
-}
 
 /// Starts an upload whose body arrives only as the test sends it through the returned sender.
 fn controlled_upload(
@@ -115,26 +101,7 @@ async fn a_body_that_stalls_gets_408_and_leaves_no_temporary_file() {
 #[tokio::test]
 async fn a_client_that_disconnects_mid_upload_leaves_nothing_behind() {
     let app = spawn_app(Db::Sqlite).await;
-    let file = images::png(64, 64);
-    let (head, tail) = split_multipart(&file);
-    let port = app.address.rsplit(':').next().unwrap();
-    let mut socket = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
-        .await
-        .unwrap();
-    let request = format!(
-        "POST /v1/media HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
-         Content-Length: {}\r\n\r\n",
-        head.len() + tail.len()
-    );
-    socket.write_all(request.as_bytes()).await.unwrap();
-    socket.write_all(&head).await.unwrap();
-    crate::helpers::wait_until("the upload is staged", || !app.staged_files().is_empty()).await;
-    drop(socket); // gone, mid-file
-
-    crate::helpers::wait_until("the staging file is removed", || {
-        app.staged_files().is_empty()
-    })
-    .await;
+    app.hang_up_half_way(&images::png(64, 64)).await;
     app.assert_nothing_kept().await;
 }
 

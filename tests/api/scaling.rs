@@ -73,7 +73,6 @@ async fn two_instances_sweeping_at_once_remove_each_abandoned_upload_exactly_onc
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     // Each instance's own pool and store, as two processes would have.
-    let ttl = Duration::from_secs(1);
     let mut sweepers = Vec::new();
     for app in [&first, &second] {
         let repo = mediastore::db::connect(&app.settings.database_url, 2)
@@ -82,16 +81,12 @@ async fn two_instances_sweeping_at_once_remove_each_abandoned_upload_exactly_onc
         let blobs = mediastore::storage::BlobStore::from_settings(&app.settings).unwrap();
         sweepers.push((repo, blobs));
     }
-    let (a, b) = tokio::join!(
-        mediastore::lifecycle::sweep_expired(sweepers[0].0.as_ref(), &sweepers[0].1, ttl),
-        mediastore::lifecycle::sweep_expired(sweepers[1].0.as_ref(), &sweepers[1].1, ttl),
-    );
-    let (a, b) = (a.expect("first sweeper"), b.expect("second sweeper"));
-    let mut ids: Vec<_> = a.iter().chain(&b).map(|r| r.id).collect();
-    assert_eq!(ids.len(), 20);
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 20, "no upload was removed twice");
+    crate::helpers::assert_two_sweepers_share_the_work(
+        (sweepers[0].0.as_ref(), &sweepers[0].1),
+        (sweepers[1].0.as_ref(), &sweepers[1].1),
+        20,
+    )
+    .await;
     assert_eq!(first.record_count().await, 0);
     assert_eq!(bucket.keys().await, Vec::<String>::new());
 }
