@@ -63,7 +63,13 @@ async fn copy_one(
     // The destination first: a blob already copied (or uploaded there since a switch of
     // `STORAGE`) needs nothing from the source.
     let existing = to.open(name, Wanted::Size).await?.map(|copy| copy.len);
-    let Some(source) = from.open(name, Wanted::Size).await? else {
+    // With nothing at the destination the bytes are needed: one trip opens and reads them.
+    let wanted = if existing.is_some() {
+        Wanted::Size
+    } else {
+        Wanted::Body
+    };
+    let Some(source) = from.open(name, wanted).await? else {
         if existing.is_some() {
             report.already_there += 1;
         } else {
