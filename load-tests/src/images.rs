@@ -9,7 +9,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ImageEncoder, RgbImage};
 
-/// Smallest and largest seed image, as in the reference scenario (96 KB–2.6 MB).
+/// Smallest and largest seed image: the seed workload's images range from 96 KB to 2.6 MB.
 pub const MIN_BYTES: usize = 96 * 1024;
 pub const MAX_BYTES: usize = 2_600_000;
 
