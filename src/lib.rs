@@ -1,7 +1,22 @@
 //! mediastore: content-addressed media storage.
 //!
-//! Dependencies point one way: `http -> ingest -> media, storage, db`.
+//! The layers, each importing only those below it (`tests/api/layering.rs` checks this):
+//!
+//! ```text
+//! main.rs                  CLI: parse settings, run a command
+//! startup                  builds the app: database, blob store, sweeper, HTTP server
+//! http                     the only layer that knows actix-web, HTTP and OpenAPI
+//! ingest, lifecycle,       the upload pipeline; expiry and orphans; the maintenance
+//!   verify, migrate_store,   commands and their output
+//!   commands
+//! db, storage              records (SQLite, PostgreSQL) and blobs (directory, bucket)
+//! config                   settings, read from the environment
+//! media                    pure rules: formats, names, dimensions, metadata, mapping
+//! ```
+//!
+//! `telemetry` (logging set-up) sits beside `startup`.
 
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod http;

@@ -5,12 +5,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 
 use crate::db::{DbError, MediaRecord, MediaRepo};
-use crate::media::StoredName;
-use crate::storage::BlobStore;
+use crate::storage::{BlobStore, StorageError};
 
 /// Records deleted per statement, so one sweep never holds a long transaction.
 const SWEEP_BATCH: i64 = 500;
@@ -25,25 +24,29 @@ pub const ORPHAN_MIN_AGE: Duration = Duration::from_secs(3600);
 pub enum LifecycleError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("blob store: {0}")]
-    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
-/// Deletes every upload that was never mapped within `ttl`, record first and then file (so a
-/// record never points to a missing file). Returns what was deleted.
+/// The creation time before which an unmapped upload has outlived `ttl`.
+pub fn expiry_cutoff(ttl: Duration) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Deletes every upload never mapped and created before `cutoff`, record first and then file
+/// (so a record never points to a missing file). Returns what was deleted.
 pub async fn sweep_expired(
     repo: &dyn MediaRepo,
     blobs: &BlobStore,
-    ttl: Duration,
+    cutoff: DateTime<Utc>,
 ) -> Result<Vec<MediaRecord>, LifecycleError> {
-    let cutoff = Utc::now() - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
     let mut expired = Vec::new();
     loop {
         let batch = repo.delete_unmapped_before(cutoff, SWEEP_BATCH).await?;
         for record in &batch {
             // The records are gone already; a blob that cannot be removed now is an orphan that
             // `gc` removes later, and must not stop the rest of the batch.
-            if let Ok(name) = StoredName::parse(&record.name)
+            if let Ok(name) = record.stored_name()
                 && let Err(e) = blobs.remove(&name).await
             {
                 tracing::warn!(error = %e, %name, "could not remove an expired blob; gc will");
@@ -98,7 +101,7 @@ pub fn spawn_sweeper(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match sweep_expired(repo.as_ref(), &blobs, ttl).await {
+            match sweep_expired(repo.as_ref(), &blobs, expiry_cutoff(ttl)).await {
                 Ok(expired) if !expired.is_empty() => {
                     tracing::info!(count = expired.len(), "expired unmapped uploads")
                 }

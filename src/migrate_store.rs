@@ -10,10 +10,9 @@ use serde::Serialize;
 
 use futures_util::TryStreamExt;
 
-use crate::db::{self, MediaRepo};
-use crate::lifecycle::LifecycleError;
+use crate::db::{self, DbError, MediaRepo};
 use crate::media::StoredName;
-use crate::storage::{BlobStore, Wanted};
+use crate::storage::{BlobStore, StorageError, Wanted};
 
 const RECORD_PAGE: i64 = 1000;
 
@@ -34,11 +33,21 @@ impl MigrationReport {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("reading the records")]
+    Db(#[from] DbError),
+    #[error("copying a blob")]
+    Storage(#[from] StorageError),
+    #[error("the copy of {name} in {store} does not hash to its name")]
+    BadCopy { name: StoredName, store: String },
+}
+
 pub async fn migrate_store(
     repo: &dyn MediaRepo,
     from: &BlobStore,
     to: &BlobStore,
-) -> Result<MigrationReport, LifecycleError> {
+) -> Result<MigrationReport, MigrateError> {
     let names = recorded_names(repo).await?;
     // indicatif draws nothing when stderr is not a terminal.
     let progress = ProgressBar::new(names.len() as u64).with_style(
@@ -59,7 +68,7 @@ async fn copy_one(
     from: &BlobStore,
     to: &BlobStore,
     report: &mut MigrationReport,
-) -> Result<(), LifecycleError> {
+) -> Result<(), MigrateError> {
     // The destination first: a blob already copied (or uploaded there since a switch of
     // `STORAGE`) needs nothing from the source.
     let existing = to.open(name, Wanted::Size).await?.map(|copy| copy.len);
@@ -92,16 +101,15 @@ async fn copy_one(
             report.copied += 1;
             Ok(())
         }
-        _ => Err(std::io::Error::other(format!(
-            "the copy of {name} in {} does not hash to its name",
-            to.describe()
-        ))
-        .into()),
+        _ => Err(MigrateError::BadCopy {
+            name: name.clone(),
+            store: to.describe(),
+        }),
     }
 }
 
 /// Every recorded name, in name order (about 100 bytes each, so that progress has a total).
-async fn recorded_names(repo: &dyn MediaRepo) -> Result<Vec<StoredName>, LifecycleError> {
+async fn recorded_names(repo: &dyn MediaRepo) -> Result<Vec<StoredName>, MigrateError> {
     let pages: Vec<Vec<String>> = db::recorded_names(repo, RECORD_PAGE).try_collect().await?;
     Ok(pages
         .iter()

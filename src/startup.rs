@@ -1,29 +1,20 @@
-//! Builds the application from [`Settings`]: database, blob store, HTTP server on a bound port.
-
-use std::net::TcpListener;
-use std::sync::Arc;
+//! Builds the application from [`Settings`]: database, blob store, background sweeper and the
+//! HTTP server on a bound port.
 
 use actix_web::dev::Server;
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
-use crate::db::{self, MediaRepo};
+use crate::http::openapi::{Paths, method_not_allowed_fallbacks};
+use crate::http::{self, AppState};
 use crate::storage::BlobStore;
-use crate::{http, lifecycle};
+use crate::{db, lifecycle};
 
-/// Everything a request handler may use, shared through one `web::Data`.
 /// The accept queue's length; Linux caps it at `net.core.somaxconn` (4096 by default).
-const ACCEPT_BACKLOG: i32 = 4096;
-
-pub struct AppState {
-    pub settings: Settings,
-    pub repo: Arc<dyn MediaRepo>,
-    pub blobs: BlobStore,
-    /// One permit per upload allowed to run at once (`MAX_CONCURRENT_UPLOADS`).
-    pub upload_slots: Arc<tokio::sync::Semaphore>,
-    pub stored_names: http::name_cache::NameCache,
-}
+/// Connections beyond MAX_CONNECTIONS wait there, so it must hold a burst: an overflowing
+/// queue resets connections (std listens with only 128).
+const ACCEPT_BACKLOG: u32 = 4096;
 
 pub struct Application {
     port: u16,
@@ -39,12 +30,10 @@ impl Application {
             .await
             .context("connecting to the database (DATABASE_URL)")?;
         repo.migrate().await.context("migrating the database")?;
-        let blobs = BlobStore::from_settings(&settings).context("configuring the blob store")?;
+        let blobs = BlobStore::new(&settings.storage).context("configuring the blob store")?;
         let leftovers = blobs.prepare().await.with_context(|| {
-            format!(
-                "preparing the upload directory {}",
-                settings.upload_dir.display()
-            )
+            let dir = settings.storage.upload_dir.display();
+            format!("preparing the upload directory {dir}")
         })?;
         tracing::info!(store = %blobs.describe(), "blob store ready");
         if leftovers > 0 {
@@ -58,27 +47,12 @@ impl Application {
                 settings.sweep_interval,
             );
         }
-        let listener = TcpListener::bind(settings.bind_addr)
-            .with_context(|| format!("binding {}", settings.bind_addr))?;
-        // Connections beyond MAX_CONNECTIONS wait in the accept queue, so it must hold a burst:
-        // std listens with a backlog of 128, and an overflowing queue resets connections.
-        // Listening again on Linux only changes the backlog (capped by net.core.somaxconn).
-        socket2::SockRef::from(&listener)
-            .listen(ACCEPT_BACKLOG)
-            .context("setting the accept backlog")?;
-        let port = listener.local_addr()?.port();
-        let shutdown_timeout = settings.shutdown_timeout.as_secs();
         http::metrics::recorder();
-        let upload_slots = Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads));
-        let state = web::Data::new(AppState {
-            settings,
-            repo,
-            blobs,
-            upload_slots,
-            stored_names: Default::default(),
-        });
+        let bind_addr = settings.bind_addr;
+        let shutdown_timeout = settings.shutdown_timeout.as_secs();
+        let state = web::Data::new(AppState::new(settings, repo, blobs));
 
-        let api = http::openapi_document();
+        let api = http::openapi_document(&state.settings.limits);
         let origins = state.settings.cors_allowed_origins.clone();
         // actix counts connections per worker. An accepted upload waiting for a slot holds about
         // 0.3 MB of actix read buffers, so this bound is what keeps memory flat in a burst.
@@ -88,8 +62,9 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .configure(http::configure_extractors)
+                .configure(method_not_allowed_fallbacks(&api, Paths::Fixed))
                 .configure(http::routes_as_actix)
-                .configure(http::openapi::method_not_allowed_fallbacks(&api))
+                .configure(method_not_allowed_fallbacks(&api, Paths::WithParameters))
                 .configure(http::docs(api.clone()))
                 .wrap(from_fn(http::cors::refuse_foreign_writes))
                 .wrap(http::cors::cors(&origins))
@@ -99,10 +74,13 @@ impl Application {
         .shutdown_timeout(shutdown_timeout)
         .workers(workers)
         .max_connections(connections_per_worker)
+        .backlog(ACCEPT_BACKLOG)
         // Without it, Nagle's algorithm holds the tail of a response for a delayed ACK (~40 ms).
         .tcp_nodelay(true)
-        .listen(listener)?
-        .run();
+        .bind(bind_addr)
+        .with_context(|| format!("binding {bind_addr}"))?;
+        let port = server.addrs()[0].port();
+        let server = server.run();
         tracing::info!(port, "mediastore listening");
         Ok(Self { port, server })
     }

@@ -6,10 +6,9 @@ use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::db::{self, MediaRepo};
-use crate::lifecycle::LifecycleError;
+use crate::db::{self, DbError, MediaRepo};
 use crate::media::StoredName;
-use crate::storage::BlobStore;
+use crate::storage::{BlobStore, StorageError};
 
 const RECORD_PAGE: i64 = 1000;
 
@@ -33,10 +32,15 @@ impl VerifyReport {
     }
 }
 
-pub async fn verify(
-    repo: &dyn MediaRepo,
-    blobs: &BlobStore,
-) -> Result<VerifyReport, LifecycleError> {
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("reading the records")]
+    Db(#[from] DbError),
+    #[error("reading the blob store")]
+    Storage(#[from] StorageError),
+}
+
+pub async fn verify(repo: &dyn MediaRepo, blobs: &BlobStore) -> Result<VerifyReport, VerifyError> {
     let (mut report, mut unclaimed) = check_blobs(blobs).await?;
 
     let mut pages = std::pin::pin!(db::recorded_names(repo, RECORD_PAGE));
@@ -53,9 +57,7 @@ pub async fn verify(
 }
 
 /// Hashes every blob (progress on a terminal); returns the report so far and every blob name.
-async fn check_blobs(
-    store: &BlobStore,
-) -> Result<(VerifyReport, BTreeSet<String>), LifecycleError> {
+async fn check_blobs(store: &BlobStore) -> Result<(VerifyReport, BTreeSet<String>), VerifyError> {
     let listed: Vec<_> = store.list().try_collect().await?;
     // indicatif draws nothing when stderr is not a terminal.
     let progress = ProgressBar::new(listed.len() as u64).with_style(
@@ -73,7 +75,7 @@ async fn check_blobs(
                 }
                 Ok(_) => {}
                 // Deleted since the listing (the service is live): a record check decides.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(e) if e.is_not_found() => {
                     progress.inc(1);
                     continue;
                 }

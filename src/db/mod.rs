@@ -1,7 +1,9 @@
-//! Records. One [`MediaRepo`] trait, one implementation per database; every SQL string lives
-//! in this module's files.
+//! Records. One [`MediaRepo`] trait, one implementation per database, and a cache of id →
+//! stored name in front of both; every SQL string lives in this module's files.
 
+mod cached;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
@@ -11,12 +13,14 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::media::Metadata;
+use crate::media::{MapItem, MapRefusal, Mappable, Metadata, StoredName};
 
+pub use cached::CachedNames;
 pub use postgres::PostgresRepo;
 pub use sqlite::SqliteRepo;
 
-/// A stored file's record (SPEC §3).
+/// A stored file's record: its opaque id, what the upload found out about it, and once
+/// mapped, its owner and generated metadata.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct MediaRecord {
     pub id: Uuid,
@@ -33,6 +37,25 @@ pub struct MediaRecord {
     pub metadata: Option<Json<Metadata>>,
 }
 
+impl MediaRecord {
+    /// The record's blob name; a record whose name is not a stored name is corrupt.
+    pub fn stored_name(&self) -> Result<StoredName, DbError> {
+        StoredName::parse(&self.name).map_err(|_| DbError::CorruptName { id: self.id })
+    }
+
+    /// What the mapping rules need to know of this file.
+    pub fn mappable(&self) -> Mappable<'_> {
+        Mappable {
+            id: self.id,
+            owner: self.owner.as_deref(),
+            width: self.width,
+            height: self.height,
+            size: self.size,
+            content_type: &self.content_type,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database error")]
@@ -44,21 +67,14 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
-}
-
-/// One file of a mapping request.
-#[derive(Debug, Clone)]
-pub struct MapItem {
-    pub id: Uuid,
-    pub tags: Vec<String>,
+    #[error("the record {id} holds a name that is not a stored name")]
+    CorruptName { id: Uuid },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum MapError {
-    #[error("unknown ids: {0:?}")]
-    NotFound(Vec<Uuid>),
-    #[error("ids mapped to another owner: {0:?}")]
-    Conflict(Vec<Uuid>),
+    #[error(transparent)]
+    Refused(#[from] MapRefusal),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -67,46 +83,6 @@ impl From<sqlx::Error> for MapError {
     fn from(e: sqlx::Error) -> Self {
         Self::Db(e.into())
     }
-}
-
-/// The mapping rules, shared by both databases: every id must exist, none may belong to
-/// another owner; each record gets freshly generated metadata. `found[i]` is the current
-/// record of `items[i]`, read inside the transaction that will apply the result.
-pub fn plan_mapping(
-    owner: &str,
-    items: &[MapItem],
-    found: &[Option<MediaRecord>],
-) -> Result<Vec<Json<Metadata>>, MapError> {
-    let missing: Vec<Uuid> = items
-        .iter()
-        .zip(found)
-        .filter(|(_, r)| r.is_none())
-        .map(|(i, _)| i.id)
-        .collect();
-    if !missing.is_empty() {
-        return Err(MapError::NotFound(missing));
-    }
-    let records = found.iter().flatten();
-    let taken: Vec<Uuid> = records
-        .clone()
-        .filter(|r| r.owner.as_deref().is_some_and(|o| o != owner))
-        .map(|r| r.id)
-        .collect();
-    if !taken.is_empty() {
-        return Err(MapError::Conflict(taken));
-    }
-    Ok(records
-        .zip(items)
-        .map(|(r, item)| {
-            Json(Metadata::generate(
-                r.width,
-                r.height,
-                r.size,
-                &r.content_type,
-                item.tags.clone(),
-            ))
-        })
-        .collect())
 }
 
 #[async_trait]
@@ -124,8 +100,17 @@ pub trait MediaRepo: Send + Sync + 'static {
 
     async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError>;
 
-    /// Maps every item to `owner` in one transaction, or changes nothing (see [`plan_mapping`]).
-    /// Returns the updated records in request order. A re-map keeps the first `mapped_at`.
+    /// The stored name of `id`'s file; `None` if there is no such record.
+    async fn name_of(&self, id: Uuid) -> Result<Option<StoredName>, DbError> {
+        self.find(id)
+            .await?
+            .map(|record| record.stored_name())
+            .transpose()
+    }
+
+    /// Maps every item to `owner` in one transaction, or changes nothing (the rules are
+    /// [`crate::media::plan_mapping`]). Returns the updated records in request order. A re-map
+    /// keeps the first `mapped_at`.
     async fn map(
         &self,
         owner: &str,
@@ -170,11 +155,26 @@ pub fn recorded_names(
     })
 }
 
-/// Opens the database `url` names: `sqlite:` or `postgres://`.
+/// Opens the database `url` names (`sqlite:` or `postgres://`), behind the name cache.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn MediaRepo>, DbError> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteRepo::connect(url, max_connections).await?))
+    let repo: Box<dyn MediaRepo> = if url.starts_with("sqlite:") {
+        Box::new(SqliteRepo::connect(url, max_connections).await?)
     } else {
-        Ok(Arc::new(PostgresRepo::connect(url, max_connections).await?))
-    }
+        Box::new(PostgresRepo::connect(url, max_connections).await?)
+    };
+    Ok(Arc::new(CachedNames::new(repo)))
+}
+
+/// Applies the mapping rules to the records read in the mapping's transaction.
+fn plan(
+    owner: &str,
+    items: &[MapItem],
+    found: &[Option<MediaRecord>],
+) -> Result<Vec<Json<Metadata>>, MapRefusal> {
+    let files: Vec<_> = found
+        .iter()
+        .map(|r| r.as_ref().map(MediaRecord::mappable))
+        .collect();
+    let planned = crate::media::plan_mapping(owner, items, &files)?;
+    Ok(planned.into_iter().map(Json).collect())
 }

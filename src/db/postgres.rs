@@ -4,12 +4,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use chrono::{DateTime, Utc};
-
-use super::{DbError, MapError, MapItem, MediaRecord, MediaRepo, plan_mapping};
+use super::{DbError, MapError, MediaRecord, MediaRepo, plan, sql};
+use crate::media::MapItem;
 
 pub struct PostgresRepo {
     pool: PgPool,
@@ -41,35 +41,32 @@ impl MediaRepo for PostgresRepo {
     }
 
     async fn ping(&self) -> Result<(), DbError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query(sql::PING).execute(&self.pool).await?;
         Ok(())
     }
 
     async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
         for r in records {
-            sqlx::query(
-                "INSERT INTO media (id, name, content_type, size, sha1, width, height, original_name, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(r.id)
-            .bind(&r.name)
-            .bind(&r.content_type)
-            .bind(r.size)
-            .bind(&r.sha1)
-            .bind(r.width)
-            .bind(r.height)
-            .bind(&r.original_name)
-            .bind(r.created_at)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(sql::INSERT)
+                .bind(r.id)
+                .bind(&r.name)
+                .bind(&r.content_type)
+                .bind(r.size)
+                .bind(&r.sha1)
+                .bind(r.width)
+                .bind(r.height)
+                .bind(&r.original_name)
+                .bind(r.created_at)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
-        Ok(sqlx::query_as("SELECT * FROM media WHERE id = $1")
+        Ok(sqlx::query_as(sql::FIND)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
@@ -92,19 +89,16 @@ impl MediaRepo for PostgresRepo {
                     .await?,
             );
         }
-        let metadata = plan_mapping(owner, items, &found)?;
+        let metadata = plan(owner, items, &found)?;
         let mut mapped = Vec::with_capacity(items.len());
         for (item, metadata) in items.iter().zip(metadata) {
-            let record = sqlx::query_as(
-                "UPDATE media SET owner = $1, mapped_at = COALESCE(mapped_at, $2), metadata = $3 \
-                 WHERE id = $4 RETURNING *",
-            )
-            .bind(owner)
-            .bind(now)
-            .bind(metadata)
-            .bind(item.id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let record = sqlx::query_as(sql::MAP)
+                .bind(owner)
+                .bind(now)
+                .bind(metadata)
+                .bind(item.id)
+                .fetch_one(&mut *tx)
+                .await?;
             mapped.push(record);
         }
         tx.commit().await?;
@@ -112,12 +106,10 @@ impl MediaRepo for PostgresRepo {
     }
 
     async fn delete(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
-        Ok(
-            sqlx::query_as("DELETE FROM media WHERE id = $1 RETURNING *")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(sql::DELETE)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn delete_unmapped_before(
@@ -148,12 +140,10 @@ impl MediaRepo for PostgresRepo {
     }
 
     async fn names_after(&self, after: &str, limit: i64) -> Result<Vec<String>, DbError> {
-        Ok(
-            sqlx::query_scalar("SELECT name FROM media WHERE name > $1 ORDER BY name LIMIT $2")
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar(sql::NAMES_AFTER)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }

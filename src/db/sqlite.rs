@@ -10,7 +10,8 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-use super::{DbError, MapError, MapItem, MediaRecord, MediaRepo, plan_mapping};
+use super::{DbError, MapError, MediaRecord, MediaRepo, plan, sql};
+use crate::media::MapItem;
 
 pub struct SqliteRepo {
     pool: SqlitePool,
@@ -61,35 +62,32 @@ impl MediaRepo for SqliteRepo {
     }
 
     async fn ping(&self) -> Result<(), DbError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query(sql::PING).execute(&self.pool).await?;
         Ok(())
     }
 
     async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for r in records {
-            sqlx::query(
-                "INSERT INTO media (id, name, content_type, size, sha1, width, height, original_name, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(r.id)
-            .bind(&r.name)
-            .bind(&r.content_type)
-            .bind(r.size)
-            .bind(&r.sha1)
-            .bind(r.width)
-            .bind(r.height)
-            .bind(&r.original_name)
-            .bind(timestamp(r.created_at))
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(sql::INSERT)
+                .bind(r.id)
+                .bind(&r.name)
+                .bind(&r.content_type)
+                .bind(r.size)
+                .bind(&r.sha1)
+                .bind(r.width)
+                .bind(r.height)
+                .bind(&r.original_name)
+                .bind(timestamp(r.created_at))
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
-        Ok(sqlx::query_as("SELECT * FROM media WHERE id = ?")
+        Ok(sqlx::query_as(sql::FIND)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
@@ -106,24 +104,22 @@ impl MediaRepo for SqliteRepo {
         let mut found = Vec::with_capacity(items.len());
         for item in items {
             found.push(
-                sqlx::query_as("SELECT * FROM media WHERE id = ?")
+                sqlx::query_as(sql::FIND)
                     .bind(item.id)
                     .fetch_optional(&mut *tx)
                     .await?,
             );
         }
-        let metadata = plan_mapping(owner, items, &found)?;
+        let metadata = plan(owner, items, &found)?;
         let mut mapped = Vec::with_capacity(items.len());
         for (item, metadata) in items.iter().zip(metadata) {
-            let record = sqlx::query_as(
-                "UPDATE media SET owner = ?, mapped_at = COALESCE(mapped_at, ?), metadata = ? WHERE id = ? RETURNING *",
-            )
-            .bind(owner)
-            .bind(timestamp(now))
-            .bind(metadata)
-            .bind(item.id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let record = sqlx::query_as(sql::MAP)
+                .bind(owner)
+                .bind(timestamp(now))
+                .bind(metadata)
+                .bind(item.id)
+                .fetch_one(&mut *tx)
+                .await?;
             mapped.push(record);
         }
         tx.commit().await?;
@@ -131,7 +127,7 @@ impl MediaRepo for SqliteRepo {
     }
 
     async fn delete(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
-        Ok(sqlx::query_as("DELETE FROM media WHERE id = ? RETURNING *")
+        Ok(sqlx::query_as(sql::DELETE)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
@@ -145,7 +141,7 @@ impl MediaRepo for SqliteRepo {
         // SQLite has one writer at a time, so two sweepers never delete the same row twice.
         Ok(sqlx::query_as(
             "DELETE FROM media WHERE id IN \
-               (SELECT id FROM media WHERE owner IS NULL AND created_at < ? ORDER BY created_at LIMIT ?) \
+               (SELECT id FROM media WHERE owner IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2) \
              RETURNING *",
         )
         .bind(timestamp(cutoff))
@@ -157,7 +153,7 @@ impl MediaRepo for SqliteRepo {
     async fn existing_names(&self, names: &[String]) -> Result<Vec<String>, DbError> {
         let names = serde_json::to_string(names).expect("strings serialise");
         Ok(sqlx::query_scalar(
-            "SELECT name FROM media WHERE name IN (SELECT value FROM json_each(?))",
+            "SELECT name FROM media WHERE name IN (SELECT value FROM json_each($1))",
         )
         .bind(names)
         .fetch_all(&self.pool)
@@ -165,12 +161,10 @@ impl MediaRepo for SqliteRepo {
     }
 
     async fn names_after(&self, after: &str, limit: i64) -> Result<Vec<String>, DbError> {
-        Ok(
-            sqlx::query_scalar("SELECT name FROM media WHERE name > ? ORDER BY name LIMIT ?")
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar(sql::NAMES_AFTER)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }

@@ -3,13 +3,13 @@
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, web};
 use subtle::ConstantTimeEq;
 
+use super::AppState;
 use super::error::ApiError;
-use crate::startup::AppState;
+use super::problem::ErrorCode;
 
 /// Proof that the request carries the configured API key. Taking it as a handler argument is
 /// what protects a route. With no key configured the route is closed (503), never open.
@@ -30,8 +30,7 @@ fn authorize(req: &HttpRequest) -> Result<ApiKeyAuthorized, ApiError> {
         .expect("AppState is registered");
     let Some(expected) = &state.settings.api_key else {
         return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "this route needs MEDIA_API_KEY, which is not configured on the server",
         ));
     };
@@ -52,6 +51,6 @@ fn authorize(req: &HttpRequest) -> Result<ApiKeyAuthorized, ApiError> {
 }
 
 fn unauthorized(detail: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    ApiError::new(ErrorCode::Unauthorized, detail)
         .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
 }

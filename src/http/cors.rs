@@ -7,13 +7,14 @@
 use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::web;
 
+use super::AppState;
 use super::error::ApiError;
+use super::problem::ErrorCode;
 use super::request_id::X_REQUEST_ID;
-use crate::startup::AppState;
 
 pub fn cors(allowed_origins: &[String]) -> Cors {
     let mut cors = Cors::default()
@@ -69,8 +70,7 @@ pub async fn refuse_foreign_writes(
                 .any(|allowed| allowed == origin)
         {
             let error = ApiError::new(
-                StatusCode::FORBIDDEN,
-                "origin_not_allowed",
+                ErrorCode::OriginNotAllowed,
                 format!("pages on {origin} may not write here; add it to CORS_ALLOWED_ORIGINS"),
             );
             return Ok(req.error_response(error).map_into_right_body());

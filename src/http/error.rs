@@ -2,7 +2,6 @@
 //! with a stable machine `code`. Internal details go to the log, never to the client.
 
 use std::fmt;
-use std::io;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
@@ -12,10 +11,10 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use super::problem::{ErrorCode, PROBLEM_JSON};
 use crate::db::DbError;
 use crate::ingest::IngestError;
-
-pub const PROBLEM_JSON: &str = "application/problem+json";
+use crate::storage::StorageError;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -25,7 +24,7 @@ pub struct Problem {
     /// `urn:mediastore:problem:<code>`
     #[serde(rename = "type")]
     pub type_uri: String,
-    /// The HTTP status phrase.
+    /// The same for every occurrence of a code.
     pub title: &'static str,
     pub status: u16,
     /// For people: what went wrong, and for which file of a request.
@@ -36,17 +35,18 @@ pub struct Problem {
 
 #[derive(Debug)]
 pub struct ApiError {
+    code: ErrorCode,
+    /// The code's own status, except for bare errors of other layers (a 411, say).
     status: StatusCode,
-    code: &'static str,
     detail: String,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
-            status,
             code,
+            status: code.status(),
             detail: detail.into(),
             headers: Vec::new(),
         }
@@ -62,40 +62,31 @@ impl ApiError {
         self.detail.insert_str(0, prefix);
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(ErrorCode::NotFound, detail)
     }
 
     pub fn malformed(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_request", detail)
-    }
-
-    pub fn no_file(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "no_file", detail)
+        Self::new(ErrorCode::MalformedRequest, detail)
     }
 
     /// Logs the full error chain and answers with a generic message.
     pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Self {
         tracing::error!(error = %Chain(error), "{context}");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "an internal error occurred; it has been logged",
         )
     }
 
-    pub fn io(context: &str, error: io::Error) -> Self {
-        if error.kind() == io::ErrorKind::StorageFull {
-            tracing::error!(error = %error, "{context}: storage full");
-            return Self::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                "storage_full",
-                "the media store is out of space",
-            );
+    pub fn storage(context: &str, error: StorageError) -> Self {
+        if let StorageError::Full(e) = &error {
+            tracing::error!(error = %e, "{context}: storage full");
+            return Self::new(ErrorCode::StorageFull, "the media store is out of space");
         }
         Self::internal(context, &error)
     }
@@ -103,41 +94,59 @@ impl ApiError {
     /// A problem for a response that some other layer (routing, an extractor) produced bare.
     pub fn from_status(status: StatusCode) -> Self {
         let (code, detail) = match status {
-            StatusCode::NOT_FOUND => ("not_found", "no such resource"),
+            StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such resource"),
             StatusCode::METHOD_NOT_ALLOWED => (
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this resource does not accept that method",
             ),
-            StatusCode::PAYLOAD_TOO_LARGE => ("file_too_large", "the request body is too large"),
-            StatusCode::REQUEST_TIMEOUT => {
-                ("request_timeout", "the request took too long to arrive")
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                (ErrorCode::FileTooLarge, "the request body is too large")
             }
+            StatusCode::REQUEST_TIMEOUT => (
+                ErrorCode::RequestTimeout,
+                "the request took too long to arrive",
+            ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ("unsupported_media_type", "unsupported Content-Type")
+                (ErrorCode::UnsupportedMediaType, "unsupported Content-Type")
             }
-            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "the service is unavailable"),
-            s if s.is_client_error() => {
-                ("malformed_request", "the request could not be understood")
+            StatusCode::SERVICE_UNAVAILABLE => {
+                (ErrorCode::Unavailable, "the service is unavailable")
             }
-            _ => ("internal", "an internal error occurred; it has been logged"),
+            s if s.is_client_error() => (
+                ErrorCode::MalformedRequest,
+                "the request could not be understood",
+            ),
+            _ => (
+                ErrorCode::Internal,
+                "an internal error occurred; it has been logged",
+            ),
         };
-        Self::new(status, code, detail)
+        Self {
+            status,
+            ..Self::new(code, detail)
+        }
     }
 
     fn problem(&self) -> Problem {
         Problem {
-            type_uri: format!("urn:mediastore:problem:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error"),
+            type_uri: self.code.type_uri(),
+            title: self.code.title(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code,
+            code: self.code.as_str(),
         }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.status, self.code, self.detail)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status,
+            self.code.as_str(),
+            self.detail
+        )
     }
 }
 
@@ -160,23 +169,21 @@ impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {
         let detail = e.to_string();
         match e {
-            IngestError::TooLarge { .. } => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", detail)
-            }
-            IngestError::Empty => Self::no_file(format!("{detail}; choose a file to upload")),
-            IngestError::UnsupportedType { .. } => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                detail,
+            IngestError::TooLarge { .. } => Self::new(ErrorCode::FileTooLarge, detail),
+            IngestError::Empty => Self::new(
+                ErrorCode::NoFile,
+                format!("{detail}; choose a file to upload"),
             ),
+            IngestError::UnsupportedType { .. } => {
+                Self::new(ErrorCode::UnsupportedMediaType, detail)
+            }
             IngestError::InvalidImage { .. } | IngestError::TooManyPixels { .. } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_image", detail)
+                Self::new(ErrorCode::InvalidImage, detail)
             }
-            IngestError::IdleTimeout(_) => {
-                Self::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", detail)
-            }
+            IngestError::IdleTimeout(_) => Self::new(ErrorCode::RequestTimeout, detail),
             IngestError::Body(_) => Self::malformed(detail),
-            IngestError::Io(e) => Self::io("storing an upload", e),
+            IngestError::Storage(e) => Self::storage("storing an upload", e),
+            IngestError::Db(e) => e.into(),
         }
     }
 }

@@ -1,11 +1,9 @@
-//! `GET /metrics` in the Prometheus text format, and the names of what is measured.
+//! The process's Prometheus recorder and the names of what is measured (served by
+//! `GET /metrics` in [`super::ops`]).
 
 use std::sync::OnceLock;
 
-use actix_web::{HttpResponse, get, web};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-use crate::startup::AppState;
 
 pub const UPLOADS: &str = "mediastore_uploads_total";
 pub const UPLOAD_BYTES: &str = "mediastore_upload_bytes_total";
@@ -32,19 +30,6 @@ pub fn recorder() -> &'static PrometheusHandle {
             .install_recorder()
             .expect("no other metrics recorder is installed")
     })
-}
-
-/// Prometheus metrics
-///
-/// Uploads by outcome code, bytes accepted, latencies, uploads in progress and waiting for a
-/// slot, database connections in use, files served by route.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
-#[get("/metrics")]
-pub async fn prometheus_metrics(state: web::Data<AppState>) -> HttpResponse {
-    ::metrics::gauge!(DB_POOL_IN_USE).set(state.repo.connections_in_use() as f64);
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(recorder().render())
 }
 
 /// Increments a gauge for as long as it lives, so that every exit path decrements it.

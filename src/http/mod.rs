@@ -1,40 +1,48 @@
-//! The only code that knows actix-web, status codes and multipart. Every route is listed in
-//! [`routes`], so a path leads to its handler in one step.
+//! The only code that knows actix-web, status codes, multipart and utoipa. One file per
+//! resource (`media`, `files`, `ops`), and every route listed in [`routes`], so a path leads to
+//! its handler in one step.
 
 mod auth;
 pub mod cors;
-mod download;
 pub mod error;
-mod health;
-mod mapping;
+mod files;
+mod map_request;
+mod media;
 mod media_json;
 pub mod metrics;
-pub mod name_cache;
 pub mod openapi;
+mod ops;
+pub mod problem;
 pub mod request_id;
-mod upload;
+mod serve;
+mod state;
+mod upload_form;
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
-use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Limits;
 
 pub use error::{ApiError, Problem};
+pub use ops::docs;
+pub use problem::ErrorCode;
+pub use state::AppState;
 
-/// Every route of the API. Each handler carries its own OpenAPI operation, collected as it is
-/// registered here.
+/// Every route of the API, as the URL tree. Each handler carries its own OpenAPI operation,
+/// collected as it is registered here.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(upload::upload)
-        .service(mapping::map)
-        .service(download::get_media)
-        .service(download::head_media)
-        .service(mapping::delete_media)
-        .service(download::media_info)
-        .service(download::get_file)
-        .service(download::head_file)
-        .service(health::healthz)
-        .service(health::readyz)
-        .service(metrics::prometheus_metrics);
+    cfg.service(media::upload) //                  POST   /v1/media
+        .service(media::map) //                    POST   /v1/media/map
+        .service(media::get_media) //              GET    /v1/media/{id}
+        .service(media::head_media) //             HEAD   /v1/media/{id}
+        .service(media::delete_media) //           DELETE /v1/media/{id}
+        .service(media::media_info) //             GET    /v1/media/{id}/info
+        .service(files::get_file) //               GET    /v1/files/{name}
+        .service(files::head_file) //              HEAD   /v1/files/{name}
+        .service(ops::healthz) //                  GET    /healthz
+        .service(ops::readyz) //                   GET    /readyz
+        .service(ops::prometheus_metrics); //      GET    /metrics
+    // GET /openapi.json and /docs/ are served by [`docs`], beside the routes.
 }
 
 /// [`routes`] on a plain actix-web app.
@@ -42,28 +50,18 @@ pub fn routes_as_actix(cfg: &mut web::ServiceConfig) {
     routes(&mut ServiceConfig::new(cfg));
 }
 
-/// `GET /openapi.json` and Swagger UI at `/docs/` (bundled in the binary; works offline).
-pub fn docs(api: utoipa::openapi::OpenApi) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |cfg| {
-        cfg.service(web::resource("/docs").route(web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header((header::LOCATION, "/docs/"))
-                .finish()
-        })))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api));
-    }
-}
-
-/// The OpenAPI document of [`routes`].
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of [`routes`], stating the upload limits this instance enforces.
+pub fn openapi_document(limits: &Limits) -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi as _;
     use utoipa_actix_web::AppExt as _;
-    actix_web::App::new()
+    let mut api = actix_web::App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .configure(routes)
         .split_for_parts()
-        .1
+        .1;
+    upload_form::document_limits(&mut api, limits);
+    api
 }
 
 /// Extractor errors answer problem+json with the extractor's own explanation.

@@ -1,11 +1,14 @@
-//! Pure media rules: formats, stored names, limits and metadata. No I/O, no HTTP, no SQL.
+//! Pure media rules: formats, stored names, dimensions, metadata and the mapping rules. No I/O,
+//! no HTTP, no SQL, and nothing else of this crate.
 
+mod dimensions;
 mod format;
-mod limits;
+mod mapping;
 mod metadata;
 mod name;
 
+pub use dimensions::Dimensions;
 pub use format::{ImageFormat, SNIFF_BYTES, Sniffed, sniff};
-pub use limits::{Dimensions, Limits};
+pub use mapping::{MapItem, MapRefusal, Mappable, plan_mapping};
 pub use metadata::Metadata;
 pub use name::{InvalidName, StoredName};

@@ -7,19 +7,14 @@ use std::path::{Path, PathBuf};
 use futures_util::stream::{self, BoxStream};
 use futures_util::{StreamExt, TryStreamExt};
 use sha1::{Digest, Sha1};
-use tempfile::TempPath;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::{BlobBytes, ListedBlob, Location, WHOLE_READ_MAX_BYTES, blocking};
+use super::error::{Result, blocking};
+use super::{Blob, BlobBytes, ListedBlob, Location, Source, Staged, WHOLE_READ_MAX_BYTES};
 use crate::media::{ImageFormat, StoredName};
 
 const READ_CHUNK_BYTES: usize = 64 * 1024;
-
-pub(super) enum Opened {
-    Read(bytes::Bytes),
-    File(tokio::fs::File, u64),
-}
 
 #[derive(Debug, Clone)]
 pub struct FsBlobs {
@@ -42,19 +37,20 @@ impl FsBlobs {
     /// Renames a synced staging file to a free name and makes the rename durable.
     pub(super) async fn commit(
         &self,
-        staged: TempPath,
+        staged: Staged,
         sha1_hex: &str,
         format: ImageFormat,
         unix_ms: i64,
-    ) -> io::Result<StoredName> {
+    ) -> Result<StoredName> {
         let root = self.root.clone();
         let sha1_hex = sha1_hex.to_owned();
-        tokio::task::spawn_blocking(move || {
+        let staged = staged.path;
+        let committed = tokio::task::spawn_blocking(move || {
             make_public(&staged)?;
             let mut staged = staged;
             let mut unix_ms = unix_ms;
             loop {
-                let name = StoredName::new(&sha1_hex, unix_ms, format).map_err(io::Error::other)?;
+                let name = StoredName::new(&sha1_hex, unix_ms, format)?;
                 let shard = root.join(name.shard());
                 std::fs::create_dir_all(&shard)?;
                 match staged.persist_noclobber(shard.join(name.as_ref())) {
@@ -66,17 +62,17 @@ impl FsBlobs {
                         staged = e.path;
                         unix_ms += 1;
                     }
-                    Err(e) => return Err(e.error),
+                    Err(e) => return Err(e.error.into()),
                 }
             }
-        })
-        .await
-        .map_err(io::Error::other)?
+        });
+        committed.await?
     }
 
-    pub(super) async fn put_as(&self, staged: TempPath, name: &StoredName) -> io::Result<()> {
+    pub(super) async fn put_as(&self, staged: Staged, name: &StoredName) -> Result<()> {
         let path = self.path_of(name);
-        tokio::task::spawn_blocking(move || {
+        let staged = staged.path;
+        blocking(move || {
             make_public(&staged)?;
             let shard = path.parent().expect("a shard");
             std::fs::create_dir_all(shard)?;
@@ -84,17 +80,12 @@ impl FsBlobs {
             std::fs::File::open(shard)?.sync_all()
         })
         .await
-        .map_err(io::Error::other)?
     }
 
-    /// The open file, or its bytes if `read_small` and it is small; `None` if there is no such
-    /// file. Open, stat and read take one trip to the blocking pool: this is every download's
-    /// hot path, and each trip costs two context switches.
-    pub(super) async fn open(
-        &self,
-        name: &StoredName,
-        read_small: bool,
-    ) -> io::Result<Option<Opened>> {
+    /// The open file, with its bytes if `read_small` and it is small; `None` if there is no
+    /// such file. Open, stat and read take one trip to the blocking pool: this is every
+    /// download's hot path, and each trip costs two context switches.
+    pub(super) async fn open(&self, name: &StoredName, read_small: bool) -> Result<Option<Blob>> {
         let path = self.path_of(name);
         let opened = tokio::task::spawn_blocking(move || {
             use std::io::Read as _;
@@ -103,25 +94,26 @@ impl FsBlobs {
             if read_small && len <= WHOLE_READ_MAX_BYTES {
                 let mut bytes = Vec::with_capacity(len as usize); // not zeroed first
                 file.read_to_end(&mut bytes)?;
-                return Ok(Opened::Read(bytes.into()));
+                let source = Source::Read(bytes.into());
+                return Ok(Blob { len, source });
             }
-            Ok::<_, io::Error>(Opened::File(tokio::fs::File::from_std(file), len))
+            let source = Source::File(tokio::fs::File::from_std(file));
+            Ok::<_, io::Error>(Blob { len, source })
         })
-        .await
-        .map_err(io::Error::other)?;
+        .await?;
         match opened {
-            Ok(opened) => Ok(Some(opened)),
+            Ok(blob) => Ok(Some(blob)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
-    pub(super) async fn remove(&self, name: &StoredName) -> io::Result<()> {
+    pub(super) async fn remove(&self, name: &StoredName) -> Result<()> {
         remove_path(self.path_of(name)).await
     }
 
     /// Shard by shard, each read in one trip to the blocking pool.
-    pub(super) fn list(&self) -> BoxStream<'static, io::Result<ListedBlob>> {
+    pub(super) fn list(&self) -> BoxStream<'static, Result<ListedBlob>> {
         let root = self.root.clone();
         stream::once(async move { blocking(move || shards(&root)).await })
             .map_ok(|shards| stream::iter(shards.into_iter().map(Ok)))
@@ -139,7 +131,7 @@ fn make_public(path: &Path) -> io::Result<()> {
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
 }
 
-pub(super) async fn remove_path(path: PathBuf) -> io::Result<()> {
+pub(super) async fn remove_path(path: PathBuf) -> Result<()> {
     blocking(move || match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
@@ -147,7 +139,7 @@ pub(super) async fn remove_path(path: PathBuf) -> io::Result<()> {
     .await
 }
 
-pub(super) async fn read(mut file: tokio::fs::File, start: u64, len: u64) -> io::Result<BlobBytes> {
+pub(super) async fn read(mut file: tokio::fs::File, start: u64, len: u64) -> Result<BlobBytes> {
     if start > 0 {
         file.seek(io::SeekFrom::Start(start)).await?;
     }
@@ -162,7 +154,7 @@ pub(super) async fn read(mut file: tokio::fs::File, start: u64, len: u64) -> io:
     ))
 }
 
-pub(super) async fn sha1_of_path(path: PathBuf) -> io::Result<String> {
+pub(super) async fn sha1_of_path(path: PathBuf) -> Result<String> {
     blocking(move || {
         use std::io::Read as _;
         let mut file = std::fs::File::open(path)?;

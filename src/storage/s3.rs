@@ -19,11 +19,11 @@ use object_store::{
     GetOptions, GetRange, GetResult, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
     PutOptions, PutPayload, RetryConfig,
 };
-use tempfile::TempPath;
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
-use super::{BlobBytes, ListedBlob, Location, WHOLE_READ_MAX_BYTES};
+use super::error::{Result, StorageError};
+use super::{Blob, BlobBytes, ListedBlob, Location, Source, Staged, WHOLE_READ_MAX_BYTES, Wanted};
 use crate::config::S3Settings;
 use crate::media::{ImageFormat, StoredName};
 
@@ -60,7 +60,7 @@ impl fmt::Display for S3Blobs {
 pub type StoreLayer = fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>;
 
 impl S3Blobs {
-    pub fn new(settings: &S3Settings, layer: Option<StoreLayer>) -> io::Result<Self> {
+    pub fn new(settings: &S3Settings, layer: Option<StoreLayer>) -> Result<Self> {
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&settings.bucket)
             .with_region(&settings.region)
@@ -84,8 +84,8 @@ impl S3Blobs {
                 .with_access_key_id(id)
                 .with_secret_access_key(secret);
         }
-        let store: Arc<dyn ObjectStore> = Arc::new(builder.build().map_err(io::Error::other)?);
-        let prefix = Path::parse(&settings.prefix).map_err(io::Error::other)?;
+        let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
+        let prefix = Path::parse(&settings.prefix).map_err(object_store::Error::from)?;
         Ok(Self {
             store: match layer {
                 Some(wrap) => wrap(store),
@@ -105,19 +105,19 @@ impl S3Blobs {
     /// file is deleted when `staged` drops, whatever the outcome.
     pub(super) async fn commit(
         &self,
-        staged: TempPath,
+        staged: Staged,
         sha1_hex: &str,
         format: ImageFormat,
         unix_ms: i64,
-    ) -> io::Result<StoredName> {
-        let mut file = tokio::fs::File::open(&staged).await?;
-        let len = file.metadata().await?.len();
+    ) -> Result<StoredName> {
+        let mut file = tokio::fs::File::open(&staged.path).await?;
+        let len = staged.len;
         let mut unix_ms = unix_ms;
         if len <= PART_BYTES as u64 {
-            let _memory = self.part_memory.acquire().await.map_err(io::Error::other)?;
+            let _memory = self.part_memory.acquire().await.expect("never closed");
             let payload = PutPayload::from(read_part(&mut file, len as usize).await?);
             loop {
-                let name = StoredName::new(sha1_hex, unix_ms, format).map_err(io::Error::other)?;
+                let name = StoredName::new(sha1_hex, unix_ms, format)?;
                 let create = PutOptions::from(PutMode::Create); // If-None-Match: *
                 match self
                     .store
@@ -126,7 +126,7 @@ impl S3Blobs {
                 {
                     Ok(_) => return Ok(name),
                     Err(object_store::Error::AlreadyExists { .. }) => unix_ms += 1,
-                    Err(e) => return Err(io_error(e)),
+                    Err(e) => return Err(e.into()),
                 }
             }
         }
@@ -140,7 +140,7 @@ impl S3Blobs {
             .join(uuid::Uuid::new_v4().to_string());
         self.upload_parts(&mut file, &parts).await?;
         let claimed = loop {
-            let name = StoredName::new(sha1_hex, unix_ms, format).map_err(io::Error::other)?;
+            let name = StoredName::new(sha1_hex, unix_ms, format)?;
             match self
                 .store
                 .copy_if_not_exists(&parts, &self.key_of(&name))
@@ -148,7 +148,7 @@ impl S3Blobs {
             {
                 Ok(()) => break Ok(name),
                 Err(object_store::Error::AlreadyExists { .. }) => unix_ms += 1,
-                Err(e) => break Err(io_error(e)),
+                Err(e) => break Err(e.into()),
             }
         };
         if let Err(e) = self.remove(&parts).await {
@@ -158,31 +158,30 @@ impl S3Blobs {
     }
 
     /// Stores a staged file under `name`, replacing any object there (for copying a store).
-    pub(super) async fn put_as(&self, staged: TempPath, name: &StoredName) -> io::Result<()> {
-        let mut file = tokio::fs::File::open(&staged).await?;
-        let len = file.metadata().await?.len();
+    pub(super) async fn put_as(&self, staged: Staged, name: &StoredName) -> Result<()> {
+        let mut file = tokio::fs::File::open(&staged.path).await?;
         let key = self.key_of(name);
-        if len > PART_BYTES as u64 {
+        if staged.len > PART_BYTES as u64 {
             return self.upload_parts(&mut file, &key).await;
         }
-        let _memory = self.part_memory.acquire().await.map_err(io::Error::other)?;
-        let bytes = read_part(&mut file, len as usize).await?;
-        self.store.put(&key, bytes.into()).await.map_err(io_error)?;
+        let _memory = self.part_memory.acquire().await.expect("never closed");
+        let bytes = read_part(&mut file, staged.len as usize).await?;
+        self.store.put(&key, bytes.into()).await?;
         Ok(())
     }
 
     /// A multipart upload of the rest of `file` to `key`, one part in memory at a time; the
     /// object appears only when complete, and a failed upload is aborted.
-    async fn upload_parts(&self, file: &mut tokio::fs::File, key: &Path) -> io::Result<()> {
-        let mut upload = self.store.put_multipart(key).await.map_err(io_error)?;
+    async fn upload_parts(&self, file: &mut tokio::fs::File, key: &Path) -> Result<()> {
+        let mut upload = self.store.put_multipart(key).await?;
         let sent = async {
             loop {
-                let _memory = self.part_memory.acquire().await.map_err(io::Error::other)?;
+                let _memory = self.part_memory.acquire().await.expect("never closed");
                 let part = read_part(file, PART_BYTES).await?;
                 if part.is_empty() {
-                    return upload.complete().await.map(drop).map_err(io_error);
+                    return Ok(upload.complete().await.map(drop)?);
                 }
-                upload.put_part(part.into()).await.map_err(io_error)?;
+                upload.put_part(part.into()).await?;
             }
         }
         .await;
@@ -194,46 +193,49 @@ impl S3Blobs {
         sent
     }
 
-    /// The object's size; `None` if there is no such object.
-    pub(super) async fn len_of(&self, key: &Path) -> io::Result<Option<u64>> {
-        match self.store.head(key).await {
-            Ok(meta) => Ok(Some(meta.size)),
+    /// Finds an object and its size; for a plain GET, one round trip whose answer carries
+    /// the size with the body.
+    pub(super) async fn open(&self, name: &StoredName, wanted: Wanted) -> Result<Option<Blob>> {
+        let key = self.key_of(name);
+        let found = match wanted {
+            Wanted::Body => self
+                .store
+                .get(&key)
+                .await
+                .map(|got| (got.meta.size, Some(got))),
+            Wanted::Size => self.store.head(&key).await.map(|meta| (meta.size, None)),
+        };
+        match found {
+            Ok((len, fetched)) => Ok(Some(Blob {
+                len,
+                source: Source::Object {
+                    s3: self.clone(),
+                    key,
+                    fetched,
+                },
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(io_error(e)),
-        }
-    }
-
-    /// The whole object's answer, its body not yet read; `None` if there is no such object.
-    pub(super) async fn get(&self, key: &Path) -> io::Result<Option<GetResult>> {
-        match self.store.get(key).await {
-            Ok(got) => Ok(Some(got)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(io_error(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// `len` bytes from `start`: small ranges in one ranged `GET` read whole, larger ones streamed.
-    pub(super) async fn read_range(
-        &self,
-        key: &Path,
-        start: u64,
-        len: u64,
-    ) -> io::Result<BlobBytes> {
+    pub(super) async fn read_range(&self, key: &Path, start: u64, len: u64) -> Result<BlobBytes> {
         if len == 0 {
             return Ok(BlobBytes::Whole(bytes::Bytes::new()));
         }
         let range = start..start + len;
         if len <= WHOLE_READ_MAX_BYTES {
-            let bytes = self.store.get_range(key, range).await.map_err(io_error)?;
+            let bytes = self.store.get_range(key, range).await?;
             return Ok(BlobBytes::Whole(bytes));
         }
         let options = GetOptions {
             range: Some(GetRange::Bounded(range)),
             ..GetOptions::default()
         };
-        let result = self.store.get_opts(key, options).await.map_err(io_error)?;
+        let result = self.store.get_opts(key, options).await?;
         Ok(BlobBytes::Stream(
-            result.into_stream().map_err(io_error).boxed(),
+            result.into_stream().map_err(io::Error::other).boxed(),
         ))
     }
 
@@ -241,27 +243,27 @@ impl S3Blobs {
     pub(super) async fn read(
         &self,
         key: &Path,
-    ) -> io::Result<BoxStream<'static, io::Result<bytes::Bytes>>> {
-        let result = self.store.get(key).await.map_err(io_error)?;
-        Ok(result.into_stream().map_err(io_error).boxed())
+    ) -> Result<BoxStream<'static, io::Result<bytes::Bytes>>> {
+        let result = self.store.get(key).await?;
+        Ok(result.into_stream().map_err(io::Error::other).boxed())
     }
 
     /// Deleting a key that is already gone is not an error (S3 answers 204 either way).
-    pub(super) async fn remove(&self, key: &Path) -> io::Result<()> {
+    pub(super) async fn remove(&self, key: &Path) -> Result<()> {
         match self.store.delete(key).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(io_error(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// Objects in shard folders (`<prefix>/<2 chars>/<file>`) and in the uploads folder;
     /// anything else in the bucket is not ours and never listed, so `gc` cannot touch it.
-    pub(super) fn list(&self) -> BoxStream<'static, io::Result<ListedBlob>> {
+    pub(super) fn list(&self) -> BoxStream<'static, Result<ListedBlob>> {
         let depth = self.prefix.parts().count() + 2;
         // An empty prefix lists the whole bucket.
         self.store
             .list(Some(&self.prefix))
-            .map_err(io_error)
+            .map_err(StorageError::from)
             .try_filter_map(move |meta| async move {
                 let parts: Vec<_> = meta.location.parts().collect();
                 let ours = parts.len() == depth
@@ -281,25 +283,25 @@ impl S3Blobs {
 
     /// Lists after the last possible shard key: an empty answer that proves the bucket exists
     /// and the credentials may read it, without transferring a page of keys.
-    pub(super) async fn check_reachable(&self) -> io::Result<()> {
+    pub(super) async fn check_reachable(&self) -> Result<()> {
         let after_every_shard = self.prefix.clone().join("~");
         let mut listed = self
             .store
             .list_with_offset(Some(&self.prefix), &after_every_shard);
         match listed.next().await {
             None | Some(Ok(_)) => Ok(()),
-            Some(Err(e)) => Err(io_error(e)),
+            Some(Err(e)) => Err(e.into()),
         }
     }
 }
 
 /// The body of an answered `GET`: collected if small, else streamed.
-pub(super) async fn read_whole(got: GetResult, len: u64) -> io::Result<BlobBytes> {
+pub(super) async fn read_whole(got: GetResult, len: u64) -> Result<BlobBytes> {
     if len <= WHOLE_READ_MAX_BYTES {
-        return Ok(BlobBytes::Whole(got.bytes().await.map_err(io_error)?));
+        return Ok(BlobBytes::Whole(got.bytes().await?));
     }
     Ok(BlobBytes::Stream(
-        got.into_stream().map_err(io_error).boxed(),
+        got.into_stream().map_err(io::Error::other).boxed(),
     ))
 }
 
@@ -312,13 +314,4 @@ async fn read_part(file: &mut tokio::fs::File, size: usize) -> io::Result<bytes:
         }
     }
     Ok(part.freeze())
-}
-
-fn io_error(e: object_store::Error) -> io::Error {
-    let kind = match &e {
-        object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
-        object_store::Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
-        _ => io::ErrorKind::Other,
-    };
-    io::Error::new(kind, e)
 }

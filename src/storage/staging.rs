@@ -11,6 +11,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use super::error::{Result, StorageError};
+
 const LOCK_SUFFIX: &str = ".lock";
 
 #[derive(Debug)]
@@ -37,15 +39,15 @@ impl Staging {
 
     /// Creates this process's folder, after taking its lock (so that no one takes the folder for
     /// a leftover). Idempotent.
-    pub fn claim(&self) -> io::Result<()> {
+    pub fn claim(&self) -> Result<()> {
         if self.lock.get().is_some() {
             return Ok(());
         }
         std::fs::create_dir_all(&self.area)?;
         let lock = File::create(self.lock_path(&self.own))?;
         lock.try_lock().map_err(|e| match e {
-            TryLockError::WouldBlock => io::Error::other("staging lock taken"),
-            TryLockError::Error(e) => e,
+            TryLockError::WouldBlock => StorageError::StagingLocked,
+            TryLockError::Error(e) => e.into(),
         })?;
         std::fs::create_dir_all(&self.own)?;
         let _ = self.lock.set(lock);
@@ -54,7 +56,7 @@ impl Staging {
 
     /// Claims this process's folder and removes what processes that are gone left behind.
     /// Returns how many staged files were removed.
-    pub fn claim_and_clear_leftovers(&self) -> io::Result<usize> {
+    pub fn claim_and_clear_leftovers(&self) -> Result<usize> {
         self.claim()?;
         let mut removed = 0;
         for entry in std::fs::read_dir(&self.area)? {

@@ -328,7 +328,7 @@ async fn gc_expires_unmapped_uploads_and_removes_orphans(backend: Backend) {
     let repo = mediastore::db::connect(&app.settings.database_url, 1)
         .await
         .unwrap();
-    let blobs = mediastore::storage::BlobStore::from_settings(&app.settings).unwrap();
+    let blobs = mediastore::storage::BlobStore::new(&app.settings.storage).unwrap();
     let removed = mediastore::lifecycle::remove_orphans(repo.as_ref(), &blobs, Duration::ZERO)
         .await
         .unwrap();
@@ -404,7 +404,7 @@ async fn readyz_is_unavailable_when_the_bucket_does_not_exist() {
     missing.bucket = format!("{}-missing", missing.bucket);
     let app = spawn_app_with(Db::Sqlite, |s| {
         bucket.use_in(s);
-        s.s3 = Some(missing);
+        s.storage.use_bucket(&missing);
     })
     .await;
     assert_problem(app.get("/readyz").await, 503, "unavailable").await;

@@ -1,7 +1,7 @@
 //! A fresh bucket per test on the S3-compatible server that `tests/run` starts (moto's
 //! standalone server, over a real socket), and what the tests need to look into it.
 
-use mediastore::config::{S3Settings, Settings, StorageKind};
+use mediastore::config::{S3Settings, Settings};
 
 /// Where the S3-compatible server listens.
 fn endpoint() -> String {
@@ -53,8 +53,7 @@ impl TestBucket {
 
     /// Makes `settings` store blobs in this bucket.
     pub fn use_in(&self, settings: &mut Settings) {
-        settings.storage = StorageKind::S3;
-        settings.s3 = Some(self.settings.clone());
+        settings.storage.use_bucket(&self.settings);
     }
 
     /// The `S3_*` variables for the `mediastore` binary.

@@ -16,7 +16,7 @@ use object_store::{
 };
 
 use crate::bucket::TestBucket;
-use crate::helpers::staged_files_in;
+use crate::helpers::{staged, staged_files_in};
 use crate::images;
 
 #[derive(Debug)]
@@ -124,10 +124,9 @@ async fn a_multipart_upload_that_fails_half_way_is_aborted_and_leaves_nothing() 
     store.prepare().await.unwrap();
     let bytes = images::large_png(images::OVER_ONE_S3_PART + 5 * 1024 * 1024);
     let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&bytes));
-    let (_, staged) = store.stage().await.unwrap();
-    std::fs::write(&staged, &bytes).unwrap();
+    let file = staged(&store, &bytes).await;
 
-    let failed = store.commit(staged, sha, ImageFormat::Png).await;
+    let failed = store.commit(file, &sha, ImageFormat::Png).await;
     assert!(failed.is_err(), "the injected fault reaches the caller");
     assert_eq!(bucket.keys().await, Vec::<String>::new(), "no object");
     assert_eq!(
@@ -143,10 +142,9 @@ async fn a_multipart_upload_that_fails_half_way_is_aborted_and_leaves_nothing() 
     // The same store still takes a small file (a single PUT, no parts).
     let small = images::png(3, 3);
     let small_sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&small));
-    let (_, staged) = store.stage().await.unwrap();
-    std::fs::write(&staged, &small).unwrap();
+    let file = staged(&store, &small).await;
     let (name, _) = store
-        .commit(staged, small_sha, ImageFormat::Png)
+        .commit(file, &small_sha, ImageFormat::Png)
         .await
         .unwrap();
     assert_eq!(bucket.keys().await, [bucket.key_of(name.as_ref())]);

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mediastore::config::{ApiKey, Settings};
+use mediastore::config::{ApiKey, Settings, StorageSettings};
 use mediastore::startup::Application;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
@@ -80,7 +80,7 @@ pub async fn spawn_app_with(db: Db, customize: impl FnOnce(&mut Settings)) -> Te
         bind_addr: "127.0.0.1:0".parse().unwrap(),
         database_url,
         database_max_connections: 5,
-        upload_dir: dir.path().join("uploads"),
+        storage: StorageSettings::fs(dir.path().join("uploads")),
         shutdown_timeout: std::time::Duration::from_secs(1),
         api_key: Some(ApiKey::new(API_KEY)),
         ..Settings::default()
@@ -116,10 +116,8 @@ impl TestApp {
     /// directory, with `customize` applied to a copy of this app's settings.
     pub async fn spawn_sibling(&self, customize: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut settings = Settings {
-            upload_dir: dir.path().join("uploads"),
-            ..self.settings.clone()
-        };
+        let mut settings = self.settings.clone();
+        settings.storage.upload_dir = dir.path().join("uploads");
         customize(&mut settings);
         // The first app owns (and drops) the database.
         start(settings, self.db, None, dir).await
@@ -273,7 +271,7 @@ impl TestApp {
     }
 
     pub fn upload_dir(&self) -> &Path {
-        &self.settings.upload_dir
+        &self.settings.storage.upload_dir
     }
 
     /// Every stored file (shards only, not the staging area).
@@ -460,10 +458,11 @@ pub async fn assert_two_sweepers_share_the_work(
     ),
     expected: usize,
 ) {
-    let ttl = std::time::Duration::from_secs(1);
+    // Everything created so far has expired.
+    let cutoff = chrono::Utc::now();
     let (a, b) = tokio::join!(
-        mediastore::lifecycle::sweep_expired(first.0, first.1, ttl),
-        mediastore::lifecycle::sweep_expired(second.0, second.1, ttl),
+        mediastore::lifecycle::sweep_expired(first.0, first.1, cutoff),
+        mediastore::lifecycle::sweep_expired(second.0, second.1, cutoff),
     );
     let (a, b) = (a.expect("first sweeper"), b.expect("second sweeper"));
     let mut ids: Vec<_> = a.iter().chain(&b).map(|r| r.id).collect();
@@ -482,4 +481,16 @@ pub fn assert_gc_expired_only(output: &std::process::Output, expired_id: &str) {
         printed.contains("removed 1 expired uploads and 0 orphan files"),
         "{printed}"
     );
+}
+
+/// `bytes` as a finished staging file of `store`, ready to commit.
+pub async fn staged(
+    store: &mediastore::storage::BlobStore,
+    bytes: &[u8],
+) -> mediastore::storage::Staged {
+    let mut file = store.stage().await.unwrap();
+    file.append(bytes::Bytes::copy_from_slice(bytes))
+        .await
+        .unwrap();
+    file.finish().await.unwrap()
 }

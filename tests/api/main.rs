@@ -11,6 +11,7 @@ mod download;
 mod errors;
 mod faults;
 mod health;
+mod layering;
 mod lifecycle;
 mod mapping;
 mod openapi;

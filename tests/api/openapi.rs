@@ -63,10 +63,21 @@ async fn every_spec_route_is_documented_with_its_errors() {
                     problem["schema"]["$ref"], "#/components/schemas/Problem",
                     "{method} {path} {status}"
                 );
-                assert!(
-                    problem["example"]["code"].is_string(),
-                    "{method} {path} {status} has no example"
-                );
+                // One example, or one per code when several codes share the status.
+                let examples: Vec<&Value> = match problem["examples"].as_object() {
+                    Some(examples) => examples.values().map(|e| &e["value"]).collect(),
+                    None => vec![&problem["example"]],
+                };
+                for example in examples {
+                    assert!(
+                        example["code"].is_string(),
+                        "{method} {path} {status} has no example"
+                    );
+                    assert_eq!(
+                        example["status"].as_u64().map(|s| s.to_string()).as_ref(),
+                        Some(status)
+                    );
+                }
             }
         }
     }

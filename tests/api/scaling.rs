@@ -78,7 +78,7 @@ async fn two_instances_sweeping_at_once_remove_each_abandoned_upload_exactly_onc
         let repo = mediastore::db::connect(&app.settings.database_url, 2)
             .await
             .unwrap();
-        let blobs = mediastore::storage::BlobStore::from_settings(&app.settings).unwrap();
+        let blobs = mediastore::storage::BlobStore::new(&app.settings.storage).unwrap();
         sweepers.push((repo, blobs));
     }
     crate::helpers::assert_two_sweepers_share_the_work(

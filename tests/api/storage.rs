@@ -3,18 +3,18 @@
 use mediastore::media::ImageFormat;
 use mediastore::storage::BlobStore;
 
-use crate::helpers::staged_files_in;
+use crate::helpers::{staged, staged_files_in};
 
 #[tokio::test]
 async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
     let dir = tempfile::tempdir().unwrap();
     let store = BlobStore::fs(dir.path());
     store.prepare().await.unwrap();
-    let sha = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12".to_owned();
-    let (_, first) = store.stage().await.unwrap();
-    let (_, second) = store.stage().await.unwrap();
+    let sha = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12";
+    let first = staged(&store, b"first").await;
+    let second = staged(&store, b"second").await;
     let (a, _) = store
-        .commit_at(first, sha.clone(), ImageFormat::Png, 1_732_262_400_123)
+        .commit_at(first, sha, ImageFormat::Png, 1_732_262_400_123)
         .await
         .unwrap();
     let (b, _) = store
@@ -65,11 +65,25 @@ async fn a_dropped_staging_file_is_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let store = BlobStore::fs(dir.path());
     store.prepare().await.unwrap();
-    let (_, staged) = store.stage().await.unwrap();
-    let path = staged.to_path_buf();
+    let mut staging = store.stage().await.unwrap();
+    staging
+        .append(bytes::Bytes::from_static(b"half"))
+        .await
+        .unwrap();
+    let path = staging.path().to_path_buf();
     assert!(path.exists());
-    drop(staged);
-    assert!(!path.exists());
+    drop(staging);
+    assert!(
+        !path.exists(),
+        "a file dropped while being written is deleted"
+    );
+    let finished = staged(&store, b"whole").await;
+    assert_eq!(finished.len, 5);
+    drop(finished);
+    assert_eq!(
+        staged_files_in(dir.path()),
+        Vec::<std::path::PathBuf>::new()
+    );
 }
 
 /// On S3 a taken key moves the name to the next millisecond instead of overwriting: a small
@@ -86,16 +100,14 @@ async fn on_s3_the_same_bytes_in_the_same_millisecond_get_two_keys() {
     for size in [1000, 5 * 1024 * 1024 + 1] {
         let bytes = crate::images::large_png(size);
         let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&bytes));
-        let mut staged = Vec::new();
+        let mut files = Vec::new();
         for _ in 0..2 {
-            let (_, path) = store.stage().await.unwrap();
-            std::fs::write(&path, &bytes).unwrap();
-            staged.push(path);
+            files.push(staged(&store, &bytes).await);
         }
         let mut names = Vec::new();
-        for path in staged {
+        for file in files {
             let (name, _) = store
-                .commit_at(path, sha.clone(), ImageFormat::Png, 1_732_262_400_123)
+                .commit_at(file, &sha, ImageFormat::Png, 1_732_262_400_123)
                 .await
                 .unwrap();
             names.push(name.to_string());
@@ -135,7 +147,7 @@ async fn a_start_up_clears_a_crashed_process_staging_but_not_a_live_ones() {
     let dir = tempfile::tempdir().unwrap();
     let live = BlobStore::fs(dir.path());
     live.prepare().await.unwrap();
-    let (_, in_flight) = live.stage().await.unwrap();
+    let in_flight = live.stage().await.unwrap();
     // What a crashed process leaves: its folder, a staged file, and a lock file no one holds.
     let crashed = dir.path().join(".tmp/0123456789abcdef0123456789abcdef");
     std::fs::create_dir_all(&crashed).unwrap();
@@ -155,8 +167,11 @@ async fn a_start_up_clears_a_crashed_process_staging_but_not_a_live_ones() {
     );
     assert!(!crashed.exists());
     assert!(
-        in_flight.exists(),
+        in_flight.path().exists(),
         "the live instance's upload is untouched"
     );
-    assert_eq!(staged_files_in(dir.path()), [in_flight.to_path_buf()]);
+    assert_eq!(
+        staged_files_in(dir.path()),
+        [in_flight.path().to_path_buf()]
+    );
 }

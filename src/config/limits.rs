@@ -1,35 +1,29 @@
-//! Upload limits (SPEC §5).
+//! Upload limits: what a single upload may be.
 
-use super::ImageFormat;
+use crate::media::{Dimensions, ImageFormat};
 
-#[derive(Debug, Clone)]
+use super::parse;
+
+#[derive(Debug, Clone, clap::Args)]
 pub struct Limits {
+    /// Largest accepted file, in bytes; larger uploads get 413 as soon as the limit is crossed.
+    #[arg(long, env = "MAX_FILE_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_file_bytes: u64,
+    /// Most `file` parts in one upload request (413 beyond).
+    #[arg(long, env = "MAX_FILES_PER_REQUEST", default_value_t = 10)]
     pub max_files_per_request: usize,
+    /// Accepted types, recognised by their magic bytes, comma-separated.
+    #[arg(long, env = "ALLOWED_TYPES", value_delimiter = ',', value_parser = parse::image_type,
+        default_value = "image/jpeg,image/png,image/gif,image/webp")]
     pub allowed_types: Vec<ImageFormat>,
+    /// Largest accepted width × height, read from the header without decoding (422 beyond).
+    #[arg(long, env = "MAX_IMAGE_PIXELS", default_value_t = 50_000_000)]
     pub max_image_pixels: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_file_bytes: 10 * 1024 * 1024,
-            max_files_per_request: 10,
-            allowed_types: ImageFormat::ALL.to_vec(),
-            max_image_pixels: 50_000_000,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dimensions {
-    pub width: u64,
-    pub height: u64,
-}
-
-impl Dimensions {
-    pub fn pixels(self) -> u64 {
-        self.width.saturating_mul(self.height)
+        super::Settings::default().limits
     }
 }
 

@@ -1,36 +1,38 @@
-//! The streaming pipeline for one uploaded file:
-//! bytes -> size limit + SHA-1 + magic-byte sniff -> staging file -> header check.
+//! The upload pipeline, in the order a file goes through it:
 //!
-//! The network's chunks are kept as they arrive (reference-counted, not copied) until a batch
-//! of [`WRITE_BATCH_BYTES`] is written in one vectored write on the blocking pool: one trip per
-//! batch, and no copy into a write buffer.
+//! 1. [`receive`]: one file's bytes stream into a [`StagedFile`] while the size limit, SHA-1
+//!    and magic-byte sniff run on them; the finished file's header gives its dimensions.
+//! 2. [`store_all`]: a whole request's files are committed to the blob store and recorded in
+//!    one transaction, or, if anything fails, neither.
 //!
-//! Memory per upload is one batch, whatever the file size. Every early return drops the
-//! staging path, which deletes the partial file.
+//! Nothing here knows HTTP: the body is any stream of byte chunks.
+
+mod store;
 
 use std::fmt::Display;
-use std::io::{self, BufReader, IoSlice, Seek, SeekFrom, Write};
+use std::io::{self, BufReader};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha1::{Digest, Sha1};
-use tempfile::TempPath;
 
-use crate::media::{Dimensions, ImageFormat, Limits, SNIFF_BYTES, Sniffed, sniff};
-use crate::storage::BlobStore;
+use crate::config::Limits;
+use crate::db::DbError;
+use crate::media::{Dimensions, ImageFormat, SNIFF_BYTES, Sniffed, sniff};
+use crate::storage::{BlobStore, Staged, StorageError};
 
-/// Enough to turn many small network chunks into few large writes.
-const WRITE_BATCH_BYTES: usize = 128 * 1024;
+pub use store::store_all;
 
 /// A complete, valid upload waiting in the staging area for its final name.
 #[derive(Debug)]
-pub struct Ingested {
-    pub staged: TempPath,
+pub struct Received {
+    pub staged: Staged,
     pub sha1_hex: String,
-    pub size: u64,
     pub format: ImageFormat,
     pub dimensions: Dimensions,
+    /// The client's file name, for display only.
+    pub original_name: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,25 +51,26 @@ pub enum IngestError {
     IdleTimeout(Duration),
     #[error("the request body could not be read: {0}")]
     Body(String),
-    #[error("storage error")]
-    Io(#[from] io::Error),
+    #[error("storing the upload")]
+    Storage(#[from] StorageError),
+    #[error("recording the upload")]
+    Db(#[from] DbError),
 }
 
-/// Streams `body` into a new staging file while checking it against `limits`.
-pub async fn ingest<S, E>(
+/// Streams `body` into a new staging file while checking it against `limits`. Every early
+/// return drops the staging file, which deletes it.
+pub async fn receive<S, E>(
     mut body: S,
+    original_name: Option<String>,
     store: &BlobStore,
     limits: &Limits,
     idle_timeout: Duration,
-) -> Result<Ingested, IngestError>
+) -> Result<Received, IngestError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Display,
 {
-    let (file, staged) = store.stage().await?;
-    let mut file = file.into_std().await;
-    let mut batch = Vec::new();
-    let mut batch_bytes = 0;
+    let mut staged = store.stage().await?;
     let mut hasher = Sha1::new();
     let mut size: u64 = 0;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
@@ -94,12 +97,7 @@ where
             }
         }
         hasher.update(&chunk);
-        batch_bytes += chunk.len();
-        batch.push(chunk);
-        if batch_bytes >= WRITE_BATCH_BYTES {
-            file = write_batch(file, std::mem::take(&mut batch)).await?;
-            batch_bytes = 0;
-        }
+        staged.append(chunk).await?;
     }
 
     if size == 0 {
@@ -109,43 +107,17 @@ where
         Some(format) => format,
         None => accepted_format(&head, limits)?,
     };
-    let file = write_batch(file, batch).await?;
     let limits = limits.clone();
-    let sync = store.commit_needs_synced_staging();
-    // One trip to the blocking pool: read the header from the open file, then make it durable.
-    let dimensions = tokio::task::spawn_blocking(move || check_and_sync(file, &limits, sync))
-        .await
-        .map_err(io::Error::other)??;
-
-    Ok(Ingested {
+    let (staged, dimensions) = staged
+        .finish_checked(move |file| dimensions_within(file, &limits))
+        .await?;
+    Ok(Received {
         staged,
         sha1_hex: hex::encode(hasher.finalize()),
-        size,
         format,
         dimensions,
+        original_name: original_name.filter(|n| !n.is_empty()),
     })
-}
-
-/// Writes `chunks` in order with as few syscalls as the kernel allows; hands the file back.
-async fn write_batch(mut file: std::fs::File, chunks: Vec<Bytes>) -> io::Result<std::fs::File> {
-    if chunks.is_empty() {
-        return Ok(file);
-    }
-    tokio::task::spawn_blocking(move || {
-        let mut slices: Vec<IoSlice> = chunks.iter().map(|c| IoSlice::new(c)).collect();
-        let mut unwritten = &mut slices[..];
-        while !unwritten.is_empty() {
-            match file.write_vectored(unwritten) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(n) => IoSlice::advance_slices(&mut unwritten, n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(file)
-    })
-    .await
-    .map_err(io::Error::other)?
 }
 
 fn accepted_format(head: &[u8], limits: &Limits) -> Result<ImageFormat, IngestError> {
@@ -164,16 +136,9 @@ fn accepted_format(head: &[u8], limits: &Limits) -> Result<ImageFormat, IngestEr
 }
 
 /// Width and height from the header only: nothing is decoded, so a decompression bomb costs
-/// a few reads. A valid file is synced if `sync`, so that a file renamed into place is durable
-/// before anyone is told it was stored.
-fn check_and_sync(
-    file: std::fs::File,
-    limits: &Limits,
-    sync: bool,
-) -> Result<Dimensions, IngestError> {
-    let mut reader = BufReader::new(&file);
-    reader.seek(SeekFrom::Start(0))?;
-    let dimensions = match imagesize::reader_size(reader) {
+/// a few reads.
+fn dimensions_within(file: &std::fs::File, limits: &Limits) -> Result<Dimensions, IngestError> {
+    let dimensions = match imagesize::reader_size(BufReader::new(file)) {
         Ok(s) if s.width > 0 && s.height > 0 => Dimensions {
             width: s.width as u64,
             height: s.height as u64,
@@ -184,7 +149,7 @@ fn check_and_sync(
             });
         }
         Err(imagesize::ImageError::IoError(e)) if e.kind() != io::ErrorKind::UnexpectedEof => {
-            return Err(e.into());
+            return Err(StorageError::from(e).into());
         }
         Err(e) => {
             return Err(IngestError::InvalidImage {
@@ -197,9 +162,6 @@ fn check_and_sync(
             dimensions,
             limit: limits.max_image_pixels,
         });
-    }
-    if sync {
-        file.sync_all()?;
     }
     Ok(dimensions)
 }

@@ -1,0 +1,100 @@
+//! The maintenance commands' output: what `gc`, `verify` and `migrate-store` print, one line
+//! per finding, then a summary, and the exit code each answers with.
+
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use crate::db::MediaRepo;
+use crate::lifecycle::{self, LifecycleError};
+use crate::migrate_store::{self, MigrateError};
+use crate::storage::BlobStore;
+use crate::verify::{self, VerifyError};
+
+/// Sweeps once: expired unmapped uploads (created before `cutoff`), then orphan blobs.
+pub async fn gc(
+    repo: &dyn MediaRepo,
+    blobs: &BlobStore,
+    cutoff: DateTime<Utc>,
+) -> Result<(), LifecycleError> {
+    let expired = lifecycle::sweep_expired(repo, blobs, cutoff).await?;
+    for record in &expired {
+        println!("expired\t{}\t{}", record.id, record.name);
+    }
+    let orphans = lifecycle::remove_orphans(repo, blobs, lifecycle::ORPHAN_MIN_AGE).await?;
+    for name in &orphans {
+        println!("orphan\t{name}");
+    }
+    println!(
+        "removed {} expired uploads and {} orphan files",
+        expired.len(),
+        orphans.len()
+    );
+    Ok(())
+}
+
+/// Exits 1 if anything is wrong.
+pub async fn verify(
+    repo: &dyn MediaRepo,
+    blobs: &BlobStore,
+    json: bool,
+) -> Result<ExitCode, VerifyError> {
+    let report = verify::verify(repo, blobs).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serialises")
+        );
+    } else {
+        for (label, names) in [
+            ("corrupt", &report.corrupt_files),
+            ("missing", &report.missing_files),
+            ("no-record", &report.files_without_record),
+        ] {
+            names.iter().for_each(|name| println!("{label}\t{name}"));
+        }
+        println!(
+            "checked {} files and {} records: {} corrupt, {} missing, {} without record",
+            report.files_checked,
+            report.records_checked,
+            report.corrupt_files.len(),
+            report.missing_files.len(),
+            report.files_without_record.len()
+        );
+    }
+    Ok(exit_code(report.is_clean()))
+}
+
+/// Exits 1 if a blob was missing or corrupt in the source.
+pub async fn migrate_store(
+    repo: &dyn MediaRepo,
+    from: &BlobStore,
+    to: &BlobStore,
+) -> Result<ExitCode, MigrateError> {
+    to.create_dirs().await?; // not `prepare`: a running service may be staging
+    let report = migrate_store::migrate_store(repo, from, to).await?;
+    for name in &report.missing_in_source {
+        println!("missing\t{name}");
+    }
+    for name in &report.corrupt_in_source {
+        println!("corrupt\t{name}");
+    }
+    println!(
+        "{} -> {}: copied {}, already there {}, missing {}, corrupt {}",
+        from.describe(),
+        to.describe(),
+        report.copied,
+        report.already_there,
+        report.missing_in_source.len(),
+        report.corrupt_in_source.len()
+    );
+    Ok(exit_code(report.is_complete()))
+}
+
+fn exit_code(success: bool) -> ExitCode {
+    if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

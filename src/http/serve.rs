@@ -1,0 +1,194 @@
+//! A stored blob as an HTTP response: the download headers, conditional requests (`304`) and
+//! single byte ranges (`206`, `416`), shared by the routes by id and by name.
+//!
+//! A stored file never changes (its name is its content), so every response may be cached
+//! forever and its `ETag` is the SHA-1 in its name.
+
+use std::time::{Duration, SystemTime};
+
+use actix_web::body::SizedStream;
+use actix_web::http::header::{
+    self, ByteRangeSpec, EntityTag, Header as _, HeaderValue, IfModifiedSince, IfNoneMatch,
+    IfRange, Range,
+};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+
+use super::AppState;
+use super::error::{ApiError, Result};
+use super::metrics::{DOWNLOAD_SECONDS, FILES_SERVED};
+use super::problem::ErrorCode;
+use crate::media::StoredName;
+use crate::storage::{Blob, BlobBytes, Wanted};
+
+const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
+const SANDBOX: &str = "default-src 'none'; sandbox";
+
+/// Which route served a file, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub enum Route {
+    ById,
+    ByName,
+}
+
+impl Route {
+    fn label(self) -> &'static str {
+        match self {
+            Self::ById => "by_id",
+            Self::ByName => "by_name",
+        }
+    }
+}
+
+/// The stored blob `name` as the answer to `req` (`GET` or `HEAD`).
+pub async fn stored_file(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &StoredName,
+    route: Route,
+    started: std::time::Instant,
+) -> Result<HttpResponse> {
+    let served = serve(state, req, name).await;
+    if served.is_ok() {
+        ::metrics::counter!(FILES_SERVED, "route" => route.label()).increment(1);
+        ::metrics::histogram!(DOWNLOAD_SECONDS, "route" => route.label())
+            .record(started.elapsed().as_secs_f64());
+    }
+    served
+}
+
+async fn serve(state: &AppState, req: &HttpRequest, name: &StoredName) -> Result<HttpResponse> {
+    // A plain GET (most downloads) takes the bytes with the lookup; a HEAD, a revalidation or a
+    // range needs the size first.
+    let headers = req.headers();
+    let plain_get = req.method() == Method::GET
+        && ![
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+            header::RANGE,
+        ]
+        .iter()
+        .any(|h| headers.contains_key(h));
+    let wanted = if plain_get {
+        Wanted::Body
+    } else {
+        Wanted::Size
+    };
+    let Some(blob) = state
+        .blobs
+        .open(name, wanted)
+        .await
+        .map_err(|e| ApiError::storage("opening a stored blob", e))?
+    else {
+        return Err(ApiError::not_found("no file has that name"));
+    };
+    let etag = EntityTag::new_strong(name.sha1().to_owned());
+    let last_modified = modified_time(name);
+
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header(header::ETag(etag.clone()))
+        .insert_header(header::LastModified(last_modified.into()))
+        .insert_header((header::CACHE_CONTROL, CACHE_FOREVER))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, SANDBOX));
+
+    if is_not_modified(req, &etag, last_modified) {
+        return Ok(response.status(StatusCode::NOT_MODIFIED).finish());
+    }
+
+    let (start, len) = match requested_range(req, &etag, blob.len)? {
+        Some((first, last)) => {
+            response.status(StatusCode::PARTIAL_CONTENT).insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {first}-{last}/{}", blob.len),
+            ));
+            (first, last - first + 1)
+        }
+        None => (0, blob.len),
+    };
+    response.insert_header((header::CONTENT_TYPE, name.format().mime()));
+    body(response, req, blob, start, len).await
+}
+
+async fn body(
+    mut response: HttpResponseBuilder,
+    req: &HttpRequest,
+    blob: Blob,
+    start: u64,
+    len: u64,
+) -> Result<HttpResponse> {
+    if req.method() == Method::HEAD {
+        // actix sends the headers of a sized body and omits the bytes for HEAD.
+        let empty = futures_util::stream::empty::<std::io::Result<bytes::Bytes>>();
+        return Ok(response.body(SizedStream::new(len, empty)));
+    }
+    let bytes = blob
+        .read(start, len)
+        .await
+        .map_err(|e| ApiError::storage("reading a stored blob", e))?;
+    Ok(match bytes {
+        BlobBytes::Whole(bytes) => response.body(bytes),
+        BlobBytes::Stream(stream) => response.body(SizedStream::new(len, stream)),
+    })
+}
+
+/// The upload time in a stored name, as `Last-Modified` gives it.
+fn modified_time(name: &StoredName) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(name.unix_ms().max(0) as u64)
+}
+
+/// `If-None-Match` wins over `If-Modified-Since` (RFC 9110 §13.2.2).
+fn is_not_modified(req: &HttpRequest, etag: &EntityTag, last_modified: SystemTime) -> bool {
+    if req.headers().contains_key(header::IF_NONE_MATCH) {
+        return match IfNoneMatch::parse(req) {
+            Ok(IfNoneMatch::Any) => true,
+            Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(etag)),
+            Err(_) => false,
+        };
+    }
+    match IfModifiedSince::parse(req) {
+        // HTTP dates have whole seconds; the stored time has milliseconds.
+        Ok(IfModifiedSince(since)) => last_modified
+            .duration_since(SystemTime::from(since))
+            .map(|newer_by| newer_by.as_secs() == 0)
+            .unwrap_or(true),
+        Err(_) => false,
+    }
+}
+
+/// The single byte range to serve, first and last byte, if the request asks for one we
+/// honour. Multiple ranges and unparseable headers are ignored (the whole file is served, as
+/// RFC 9110 allows), and so is a range whose `If-Range` is not this file's `ETag`; a range
+/// that lies outside the file is `416`.
+fn requested_range(req: &HttpRequest, etag: &EntityTag, len: u64) -> Result<Option<(u64, u64)>> {
+    let Ok(Range::Bytes(specs)) = Range::parse(req) else {
+        return Ok(None);
+    };
+    if req.headers().contains_key(header::IF_RANGE) {
+        match IfRange::parse(req) {
+            Ok(IfRange::EntityTag(tag)) if tag.strong_eq(etag) => {}
+            _ => return Ok(None),
+        }
+    }
+    let [spec] = specs.as_slice() else {
+        return Ok(None);
+    };
+    if let ByteRangeSpec::FromTo(first, last) = spec
+        && first > last
+    {
+        return Ok(None); // not a valid range at all (RFC 9110 §14.1.1)
+    }
+    match spec.to_satisfiable_range(len) {
+        Some(range) => Ok(Some(range)),
+        None => Err(ApiError::new(
+            ErrorCode::RangeNotSatisfiable,
+            format!("the file has {len} bytes; the requested range lies outside it"),
+        )
+        .with_header(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"),
+        )),
+    }
+}

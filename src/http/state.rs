@@ -1,0 +1,30 @@
+//! What every request handler may use, shared through one `web::Data<AppState>`.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::config::Settings;
+use crate::db::MediaRepo;
+use crate::storage::BlobStore;
+
+pub struct AppState {
+    pub settings: Settings,
+    /// The records, behind the id → stored name cache.
+    pub repo: Arc<dyn MediaRepo>,
+    pub blobs: BlobStore,
+    /// One permit per upload allowed to run at once (`MAX_CONCURRENT_UPLOADS`).
+    pub upload_slots: Arc<Semaphore>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, repo: Arc<dyn MediaRepo>, blobs: BlobStore) -> Self {
+        let upload_slots = Arc::new(Semaphore::new(settings.max_concurrent_uploads));
+        Self {
+            settings,
+            repo,
+            blobs,
+            upload_slots,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The HTTP side of an upload: a slot to run in, then the multipart body read part by part
+//! into the ingest pipeline.
+
+use std::time::Duration;
+
+use actix_multipart::{Field, Multipart};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, web};
+use futures_util::StreamExt;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::AppState;
+use super::error::{ApiError, Result};
+use super::metrics::{self, GaugeGuard};
+use super::problem::ErrorCode;
+use crate::config::Limits;
+use crate::ingest::{self, Received};
+
+/// The multipart part name that carries a file.
+const FILE_PART: &str = "file";
+
+/// Back pressure: the body is not read until a slot is free, so a waiting client costs a
+/// connection, not memory or a staging file.
+pub async fn upload_slot(state: &AppState) -> Result<OwnedSemaphorePermit> {
+    let _waiting = GaugeGuard::new(metrics::UPLOADS_WAITING);
+    let queue_timeout = state.settings.upload_queue_timeout;
+    let slot =
+        tokio::time::timeout(queue_timeout, state.upload_slots.clone().acquire_owned()).await;
+    match slot {
+        Ok(Ok(slot)) => Ok(slot),
+        _ => {
+            ::metrics::counter!(metrics::UPLOADS, "outcome" => "overloaded").increment(1);
+            let retry_after = queue_timeout.as_secs().clamp(1, 30).to_string();
+            Err(ApiError::new(
+                ErrorCode::Overloaded,
+                "too many uploads are in progress; retry after the time in Retry-After",
+            )
+            .with_header(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&retry_after).expect("digits"),
+            ))
+        }
+    }
+}
+
+/// Every `file` part of the body, received and checked, in part order; other form fields are
+/// ignored. The first bad file fails the request (its staging file, and those before it, are
+/// deleted as they drop).
+pub async fn receive_files(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Vec<Received>> {
+    let limits = &state.settings.limits;
+    let idle = state.settings.body_idle_timeout;
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut received = Vec::new();
+
+    while let Some(field) = next_part(&mut multipart, idle).await? {
+        if field.name() != Some(FILE_PART) {
+            continue;
+        }
+        let Some(original_name) = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_owned)
+        else {
+            return Err(ApiError::new(
+                ErrorCode::NoFile,
+                "the `file` part carries no file (its Content-Disposition has no filename)",
+            ));
+        };
+        if received.len() == limits.max_files_per_request {
+            return Err(ApiError::new(
+                ErrorCode::TooManyFiles,
+                format!(
+                    "at most {} files may be uploaded in one request",
+                    limits.max_files_per_request
+                ),
+            ));
+        }
+        let part_number = received.len() + 1;
+        let label = format!("file {part_number} ({original_name:?}): ");
+        let file = ingest::receive(field, Some(original_name), &state.blobs, limits, idle)
+            .await
+            .map_err(|e| {
+                let mut error = ApiError::from(e);
+                error.prefix_detail(&label);
+                error
+            })?;
+        received.push(file);
+    }
+    if received.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::NoFile,
+            "the request has no `file` part",
+        ));
+    }
+    Ok(received)
+}
+
+async fn next_part(multipart: &mut Multipart, idle: Duration) -> Result<Option<Field>> {
+    match tokio::time::timeout(idle, multipart.next()).await {
+        Err(_) => Err(ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!("no data arrived for {idle:?}"),
+        )),
+        Ok(None) => Ok(None),
+        Ok(Some(Ok(field))) => Ok(Some(field)),
+        Ok(Some(Err(e))) => Err(ApiError::malformed(format!(
+            "the body is not valid multipart/form-data: {e}"
+        ))),
+    }
+}
+
+/// The multipart body, for the OpenAPI document (the handler streams the parts itself); its
+/// limits are this instance's, set by [`document_limits`].
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    file: Vec<super::media_json::BinaryFile>,
+}
+
+/// States `limits` in the document's `UploadForm`: how many `file` parts, how large each.
+pub fn document_limits(api: &mut utoipa::openapi::OpenApi, limits: &Limits) {
+    use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let file = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+    let files = ArrayBuilder::new()
+        .items(file)
+        .min_items(Some(1))
+        .max_items(Some(limits.max_files_per_request))
+        .description(Some(format!(
+            "One or more image files, one `file` part each, each at most {} bytes and {} \
+             pixels. The type is detected from the bytes; the file name is kept for display \
+             only.",
+            limits.max_file_bytes, limits.max_image_pixels
+        )));
+    let form = ObjectBuilder::new()
+        .property("file", files)
+        .required("file");
+    let components = api.components.get_or_insert_with(Default::default);
+    components.schemas.insert("UploadForm".into(), form.into());
+}

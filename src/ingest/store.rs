@@ -1,0 +1,89 @@
+//! The last step of an upload: every file of the request committed to the blob store and
+//! recorded in one transaction, all or nothing.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::{IngestError, Received};
+use crate::db::{MediaRecord, MediaRepo};
+use crate::media::StoredName;
+use crate::storage::BlobStore;
+
+/// Moves every file to its final name and records them all in one transaction; returns the
+/// records in the files' order. If anything fails, the blobs already stored are removed again.
+///
+/// The work runs in a task of its own, so that a client hanging up (which drops the caller)
+/// cannot stop it half way and leave blobs without records.
+pub async fn store_all(
+    blobs: BlobStore,
+    repo: Arc<dyn MediaRepo>,
+    files: Vec<Received>,
+) -> Result<Vec<MediaRecord>, IngestError> {
+    let stored = tokio::spawn(async move {
+        let mut unrecorded = Unrecorded {
+            blobs: blobs.clone(),
+            names: Vec::new(),
+        };
+        let mut records = Vec::with_capacity(files.len());
+        for file in files {
+            let len = file.staged.len;
+            let (name, created_at) = blobs
+                .commit(file.staged, &file.sha1_hex, file.format)
+                .await?;
+            unrecorded.names.push(name.clone());
+            records.push(MediaRecord {
+                id: Uuid::new_v4(),
+                name: name.to_string(),
+                content_type: file.format.mime().to_owned(),
+                size: column(len),
+                sha1: file.sha1_hex,
+                width: column(file.dimensions.width),
+                height: column(file.dimensions.height),
+                original_name: file.original_name,
+                created_at,
+                owner: None,
+                mapped_at: None,
+                metadata: None,
+            });
+        }
+        repo.insert_all(&records).await?;
+        unrecorded.names.clear();
+        Ok(records)
+    });
+    stored.await.map_err(crate::storage::StorageError::from)?
+}
+
+/// Sizes and dimensions are bounded far below `i64::MAX` by the upload limits, so this only
+/// saturates on a broken invariant rather than wrapping into a negative number.
+fn column(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Blobs stored but not yet recorded. Dropped with names left (an error, a panic, or the task
+/// dropped at shutdown), it removes them in a task of their own.
+struct Unrecorded {
+    blobs: BlobStore,
+    names: Vec<StoredName>,
+}
+
+impl Drop for Unrecorded {
+    fn drop(&mut self) {
+        if self.names.is_empty() {
+            return;
+        }
+        let names = std::mem::take(&mut self.names);
+        let blobs = self.blobs.clone();
+        let removal = async move {
+            for name in names {
+                if let Err(e) = blobs.remove(&name).await {
+                    tracing::error!(error = %e, %name, "could not remove a blob whose record failed; gc will");
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(removal)),
+            Err(_) => tracing::error!("no runtime to remove unrecorded blobs; gc will"),
+        }
+    }
+}
