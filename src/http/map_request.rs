@@ -28,8 +28,7 @@ pub struct MapRequest {
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
     )]
     owner: String,
-    /// 1 to 100 files, each id at most once.
-    #[schema(min_items = 1, max_items = 100)]
+    #[schema(schema_with = files_schema)]
     files: Vec<MapFile>,
 }
 
@@ -46,6 +45,19 @@ pub struct MapFile {
 /// The printable-characters rule ([`is_printable`]) as a JSON Schema pattern: no character of
 /// Unicode's control category (Cc).
 const PRINTABLE: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+
+/// `uniqueItems` catches the same entry twice; the same id with other tags, which no schema
+/// can describe, is refused as well.
+fn files_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, Ref};
+    ArrayBuilder::new()
+        .description(Some("1 to 100 files, each id at most once."))
+        .items(Ref::from_schema_name("MapFile"))
+        .min_items(Some(1))
+        .max_items(Some(MAX_FILES_PER_MAP))
+        .unique_items(true)
+        .build()
+}
 
 fn tags_schema() -> utoipa::openapi::Array {
     use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
@@ -131,6 +143,7 @@ mod tests {
         let files = &request["properties"]["files"];
         assert_eq!(files["minItems"], 1);
         assert_eq!(files["maxItems"], MAX_FILES_PER_MAP);
+        assert_eq!(files["uniqueItems"], true);
         assert_eq!(request["additionalProperties"], false);
         let tags = &schema_of::<MapFile>()["properties"]["tags"];
         assert_eq!(tags["maxItems"], MAX_TAGS);

@@ -10,6 +10,7 @@ use utoipa::openapi::{OpenApi as OpenApiDocument, PathItem};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{ApiError, Problem};
+use super::map_request::MapFile;
 use super::problem::ErrorCode;
 
 pub const BEARER: &str = "api_key";
@@ -24,7 +25,7 @@ pub const BEARER: &str = "api_key";
             stable `code`.",
         license(name = "MIT OR Apache-2.0")
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, MapFile)),
     modifiers(&BearerKey),
     tags(
         (name = "uploads", description = "Browser uploads, while the user fills the form in"),

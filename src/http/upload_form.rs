@@ -127,7 +127,8 @@ pub fn document_limits(api: &mut utoipa::openapi::OpenApi, limits: &Limits) {
     use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
     let file = ObjectBuilder::new()
         .schema_type(Type::String)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+        .min_length(Some(1)); // an empty file is `400 no_file`
     let files = ArrayBuilder::new()
         .items(file)
         .min_items(Some(1))
@@ -138,9 +139,15 @@ pub fn document_limits(api: &mut utoipa::openapi::OpenApi, limits: &Limits) {
              only.",
             limits.max_file_bytes, limits.max_image_pixels
         )));
+    // Other form fields are ignored, but their names must survive the multipart parser: no
+    // control characters other than tab, and a backslash only before another character.
+    let field_names = ObjectBuilder::new().schema_type(Type::String).pattern(Some(
+        r"^(?:[^\u0000-\u0008\u000A-\u001F\u007F\\]|\\[^\u0000-\u0008\u000A-\u001F\u007F])*$",
+    ));
     let form = ObjectBuilder::new()
         .property("file", files)
-        .required("file");
+        .required("file")
+        .property_names(Some(field_names));
     let components = api.components.get_or_insert_with(Default::default);
     components.schemas.insert("UploadForm".into(), form.into());
 }
