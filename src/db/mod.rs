@@ -166,7 +166,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn MediaRep
 }
 
 /// Applies the mapping rules to the records read in the mapping's transaction.
-fn plan(
+pub(super) fn plan(
     owner: &str,
     items: &[MapItem],
     found: &[Option<MediaRecord>],

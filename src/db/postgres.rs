@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo, plan, sql};
+use super::{DbError, MapError, MediaRecord, MediaRepo, sql};
 use crate::media::MapItem;
 
 pub struct PostgresRepo {
@@ -47,20 +47,7 @@ impl MediaRepo for PostgresRepo {
 
     async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
-        for r in records {
-            sqlx::query(sql::INSERT)
-                .bind(r.id)
-                .bind(&r.name)
-                .bind(&r.content_type)
-                .bind(r.size)
-                .bind(&r.sha1)
-                .bind(r.width)
-                .bind(r.height)
-                .bind(&r.original_name)
-                .bind(r.created_at)
-                .execute(&mut *tx)
-                .await?;
-        }
+        sql::insert_each!(tx, records, std::convert::identity);
         tx.commit().await?;
         Ok(())
     }
@@ -89,18 +76,7 @@ impl MediaRepo for PostgresRepo {
                     .await?,
             );
         }
-        let metadata = plan(owner, items, &found)?;
-        let mut mapped = Vec::with_capacity(items.len());
-        for (item, metadata) in items.iter().zip(metadata) {
-            let record = sqlx::query_as(sql::MAP)
-                .bind(owner)
-                .bind(now)
-                .bind(metadata)
-                .bind(item.id)
-                .fetch_one(&mut *tx)
-                .await?;
-            mapped.push(record);
-        }
+        let mapped = sql::apply_mapping!(tx, owner, items, found, now);
         tx.commit().await?;
         Ok(mapped)
     }

@@ -16,3 +16,46 @@ pub const DELETE: &str = "DELETE FROM media WHERE id = $1 RETURNING *";
 pub const NAMES_AFTER: &str = "SELECT name FROM media WHERE name > $1 ORDER BY name LIMIT $2";
 
 pub const PING: &str = "SELECT 1";
+
+/// Inserts each of `$records` inside the transaction `$tx`; `$time` turns a timestamp into
+/// what the database stores (text on SQLite, `timestamptz` on PostgreSQL).
+macro_rules! insert_each {
+    ($tx:expr, $records:expr, $time:expr) => {
+        for r in $records {
+            sqlx::query($crate::db::sql::INSERT)
+                .bind(r.id)
+                .bind(&r.name)
+                .bind(&r.content_type)
+                .bind(r.size)
+                .bind(&r.sha1)
+                .bind(r.width)
+                .bind(r.height)
+                .bind(&r.original_name)
+                .bind($time(r.created_at))
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
+/// Checks the mapping rules against `$found` (the rows read, and locked where the database
+/// can, inside `$tx`) and applies them; evaluates to the updated records in request order.
+macro_rules! apply_mapping {
+    ($tx:expr, $owner:expr, $items:expr, $found:expr, $now:expr) => {{
+        let metadata = $crate::db::plan($owner, $items, &$found)?;
+        let mut mapped = Vec::with_capacity($items.len());
+        for (item, metadata) in $items.iter().zip(metadata) {
+            let record = sqlx::query_as($crate::db::sql::MAP)
+                .bind($owner)
+                .bind($now)
+                .bind(metadata)
+                .bind(item.id)
+                .fetch_one(&mut *$tx)
+                .await?;
+            mapped.push(record);
+        }
+        mapped
+    }};
+}
+
+pub(super) use {apply_mapping, insert_each};

@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo, plan, sql};
+use super::{DbError, MapError, MediaRecord, MediaRepo, sql};
 use crate::media::MapItem;
 
 pub struct SqliteRepo {
@@ -68,20 +68,7 @@ impl MediaRepo for SqliteRepo {
 
     async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for r in records {
-            sqlx::query(sql::INSERT)
-                .bind(r.id)
-                .bind(&r.name)
-                .bind(&r.content_type)
-                .bind(r.size)
-                .bind(&r.sha1)
-                .bind(r.width)
-                .bind(r.height)
-                .bind(&r.original_name)
-                .bind(timestamp(r.created_at))
-                .execute(&mut *tx)
-                .await?;
-        }
+        sql::insert_each!(tx, records, timestamp);
         tx.commit().await?;
         Ok(())
     }
@@ -110,18 +97,7 @@ impl MediaRepo for SqliteRepo {
                     .await?,
             );
         }
-        let metadata = plan(owner, items, &found)?;
-        let mut mapped = Vec::with_capacity(items.len());
-        for (item, metadata) in items.iter().zip(metadata) {
-            let record = sqlx::query_as(sql::MAP)
-                .bind(owner)
-                .bind(timestamp(now))
-                .bind(metadata)
-                .bind(item.id)
-                .fetch_one(&mut *tx)
-                .await?;
-            mapped.push(record);
-        }
+        let mapped = sql::apply_mapping!(tx, owner, items, found, timestamp(now));
         tx.commit().await?;
         Ok(mapped)
     }

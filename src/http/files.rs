@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, HttpResponse, get, head, web};
 
 use super::AppState;
 use super::error::{ApiError, Result};
-use super::media_json::BinaryFile;
 use super::problem::doc;
 use super::serve::{self, Route};
 use crate::media::StoredName;
@@ -18,8 +17,8 @@ use crate::media::StoredName;
     params(("name" = String, Path, description = "`<sha1>-<13-digit unix ms>.<jpg|png|gif|webp>`",
         example = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400123.jpg")),
     responses(
-        (status = 200, description = "The file's bytes, with the same headers as by id", content((BinaryFile = "image/jpeg"), (BinaryFile = "image/png"), (BinaryFile = "image/gif"), (BinaryFile = "image/webp"))),
-        (status = 206, description = "One byte range", content((BinaryFile = "image/jpeg"), (BinaryFile = "image/png"), (BinaryFile = "image/gif"), (BinaryFile = "image/webp"))),
+        (status = 200, response = inline(serve::doc::FileBytes)),
+        (status = 206, response = inline(serve::doc::FileRange)),
         (status = 304, description = "`If-None-Match` matched"),
         (status = 404, response = inline(doc::NotFound)),
         (status = 416, response = inline(doc::RangeNotSatisfiable)),

@@ -9,7 +9,7 @@ use super::AppState;
 use super::auth::ApiKeyAuthorized;
 use super::error::{ApiError, Result};
 use super::map_request::MapRequest;
-use super::media_json::{BinaryFile, MediaJson, MediaList};
+use super::media_json::{MediaJson, MediaList};
 use super::metrics::{self, GaugeGuard};
 use super::problem::{ErrorCode, doc};
 use super::serve::{self, Route};
@@ -76,14 +76,8 @@ pub async fn upload(
     tag = "downloads",
     params(("id" = Uuid, Path, description = "The media id returned by the upload")),
     responses(
-        (status = 200, description = "The file's bytes", content((BinaryFile = "image/jpeg"), (BinaryFile = "image/png"), (BinaryFile = "image/gif"), (BinaryFile = "image/webp")), headers(
-            ("ETag" = String, description = "`\"<sha1>\"`"),
-            ("Last-Modified" = String, description = "The upload time"),
-            ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
-            ("Accept-Ranges" = String, description = "`bytes`"),
-        )),
-        (status = 206, description = "One byte range (`Range: bytes=a-b`)", content((BinaryFile = "image/jpeg"), (BinaryFile = "image/png"), (BinaryFile = "image/gif"), (BinaryFile = "image/webp")),
-            headers(("Content-Range" = String, description = "`bytes a-b/size`"))),
+        (status = 200, response = inline(serve::doc::FileBytes)),
+        (status = 206, response = inline(serve::doc::FileRange)),
         (status = 304, description = "`If-None-Match` matched: the cached copy is current"),
         (status = 404, response = inline(doc::NotFound)),
         (status = 416, response = inline(doc::RangeNotSatisfiable)),

@@ -1,4 +1,5 @@
-//! The `Media` JSON object clients see (SPEC §4).
+//! The `Media` JSON object clients see: the record, its download URLs, and once mapped, its
+//! owner and generated metadata.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};

@@ -192,3 +192,61 @@ fn requested_range(req: &HttpRequest, etag: &EntityTag, len: u64) -> Result<Opti
         )),
     }
 }
+
+/// The download responses in OpenAPI terms, shared by the routes by id and by name.
+pub mod doc {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::response::{Response, ResponseBuilder};
+    use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, RefOr, Type};
+
+    use crate::media::ImageFormat;
+
+    fn text_header(description: &str) -> utoipa::openapi::header::Header {
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(description))
+            .build()
+    }
+
+    /// The bytes in each stored type, with `headers`.
+    fn bytes(description: &str, headers: &[(&str, &str)]) -> RefOr<Response> {
+        let binary = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+        };
+        let mut response = ResponseBuilder::new().description(description);
+        for format in ImageFormat::ALL {
+            let content = ContentBuilder::new().schema(Some(binary())).build();
+            response = response.content(format.mime(), content);
+        }
+        for (name, description) in headers {
+            response = response.header(*name, text_header(description));
+        }
+        response.build().into()
+    }
+
+    macro_rules! responses {
+        ($($name:ident => $body:expr;)*) => {$(
+            pub struct $name;
+            impl<'r> utoipa::ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<Response>) {
+                    (stringify!($name), $body)
+                }
+            }
+        )*};
+    }
+
+    responses! {
+        FileBytes => bytes("The file's bytes; cacheable forever, since a stored file never changes", &[
+            ("ETag", "`\"<sha1>\"`"),
+            ("Last-Modified", "The upload time"),
+            ("Cache-Control", "`public, max-age=31536000, immutable`"),
+            ("Accept-Ranges", "`bytes`"),
+        ]);
+        FileRange => bytes("One byte range (`Range: bytes=a-b`)", &[
+            ("Content-Range", "`bytes a-b/size`"),
+        ]);
+    }
+}

@@ -27,6 +27,19 @@ impl StoredName {
         Self::parse(&format!("{sha1_hex}-{unix_ms:013}.{}", format.extension()))
     }
 
+    /// The names an upload of these bytes may take, in the order to try them: its upload time,
+    /// then each following millisecond (the same bytes may arrive twice in one millisecond).
+    pub fn candidates(
+        sha1_hex: &str,
+        unix_ms: i64,
+        format: ImageFormat,
+    ) -> Result<impl Iterator<Item = StoredName> + Send + use<>, InvalidName> {
+        let first = Self::new(sha1_hex, unix_ms, format)?;
+        let sha1_hex = first.sha1().to_owned();
+        // Ends only past the 13-digit milliseconds, in the year 2286.
+        Ok((unix_ms..).map_while(move |ms| Self::new(&sha1_hex, ms, format).ok()))
+    }
+
     pub fn parse(candidate: &str) -> Result<Self, InvalidName> {
         if STORED_NAME.is_match(candidate) {
             Ok(Self(candidate.to_owned()))
@@ -98,6 +111,25 @@ mod tests {
         ] {
             assert!(StoredName::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn candidates_start_at_the_upload_time_and_take_each_next_millisecond() {
+        let names: Vec<String> = StoredName::candidates(SHA, 1732262400123, ImageFormat::Gif)
+            .unwrap()
+            .take(3)
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                format!("{SHA}-1732262400123.gif"),
+                format!("{SHA}-1732262400124.gif"),
+                format!("{SHA}-1732262400125.gif"),
+            ]
+        );
+        let last = StoredName::candidates(SHA, 9_999_999_999_999, ImageFormat::Gif).unwrap();
+        assert_eq!(last.count(), 1, "no name past 13 digits");
     }
 
     #[test]

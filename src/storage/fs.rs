@@ -12,7 +12,7 @@ use tokio_util::io::ReaderStream;
 
 use super::error::{Result, blocking};
 use super::{Blob, BlobBytes, ListedBlob, Location, Source, Staged, WHOLE_READ_MAX_BYTES};
-use crate::media::{ImageFormat, StoredName};
+use crate::media::{InvalidName, StoredName};
 
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
@@ -34,23 +34,18 @@ impl FsBlobs {
         self.root.join(name.shard()).join(name.as_ref())
     }
 
-    /// Renames a synced staging file to a free name and makes the rename durable.
+    /// Renames a synced staging file to the first free name of `names` and makes the rename
+    /// durable.
     pub(super) async fn commit(
         &self,
         staged: Staged,
-        sha1_hex: &str,
-        format: ImageFormat,
-        unix_ms: i64,
+        names: impl Iterator<Item = StoredName> + Send + 'static,
     ) -> Result<StoredName> {
         let root = self.root.clone();
-        let sha1_hex = sha1_hex.to_owned();
-        let staged = staged.path;
+        let mut staged = staged.path;
         let committed = tokio::task::spawn_blocking(move || {
             make_public(&staged)?;
-            let mut staged = staged;
-            let mut unix_ms = unix_ms;
-            loop {
-                let name = StoredName::new(&sha1_hex, unix_ms, format)?;
+            for name in names {
                 let shard = root.join(name.shard());
                 std::fs::create_dir_all(&shard)?;
                 match staged.persist_noclobber(shard.join(name.as_ref())) {
@@ -58,13 +53,11 @@ impl FsBlobs {
                         std::fs::File::open(&shard)?.sync_all()?;
                         return Ok(name);
                     }
-                    Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-                        staged = e.path;
-                        unix_ms += 1;
-                    }
+                    Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => staged = e.path,
                     Err(e) => return Err(e.error.into()),
                 }
             }
+            Err(InvalidName.into())
         });
         committed.await?
     }

@@ -160,9 +160,10 @@ impl BlobStore {
         format: ImageFormat,
         unix_ms: i64,
     ) -> Result<(StoredName, DateTime<Utc>)> {
+        let names = StoredName::candidates(sha1_hex, unix_ms, format)?;
         let name = match &self.backend {
-            Backend::Fs(fs) => fs.commit(staged, sha1_hex, format, unix_ms).await?,
-            Backend::S3(s3) => s3.commit(staged, sha1_hex, format, unix_ms).await?,
+            Backend::Fs(fs) => fs.commit(staged, names).await?,
+            Backend::S3(s3) => s3.commit(staged, names).await?,
         };
         let created_at = DateTime::from_timestamp_millis(name.unix_ms()).expect("in range");
         Ok((name, created_at))

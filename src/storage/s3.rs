@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 use super::error::{Result, StorageError};
 use super::{Blob, BlobBytes, ListedBlob, Location, Source, Staged, WHOLE_READ_MAX_BYTES, Wanted};
 use crate::config::S3Settings;
-use crate::media::{ImageFormat, StoredName};
+use crate::media::{InvalidName, StoredName};
 
 /// S3's smallest part (except the last). A file up to this size goes in one `PUT`.
 const PART_BYTES: usize = 5 * 1024 * 1024;
@@ -101,23 +101,18 @@ impl S3Blobs {
         self.prefix.clone().join(name.shard()).join(name.as_ref())
     }
 
-    /// Uploads a staged file under the first free name from `unix_ms` on. The local staging
-    /// file is deleted when `staged` drops, whatever the outcome.
+    /// Uploads a staged file under the first free name of `names`. The local staging file is
+    /// deleted when `staged` drops, whatever the outcome.
     pub(super) async fn commit(
         &self,
         staged: Staged,
-        sha1_hex: &str,
-        format: ImageFormat,
-        unix_ms: i64,
+        names: impl Iterator<Item = StoredName>,
     ) -> Result<StoredName> {
         let mut file = tokio::fs::File::open(&staged.path).await?;
-        let len = staged.len;
-        let mut unix_ms = unix_ms;
-        if len <= PART_BYTES as u64 {
+        if staged.len <= PART_BYTES as u64 {
             let _memory = self.part_memory.acquire().await.expect("never closed");
-            let payload = PutPayload::from(read_part(&mut file, len as usize).await?);
-            loop {
-                let name = StoredName::new(sha1_hex, unix_ms, format)?;
+            let payload = PutPayload::from(read_part(&mut file, staged.len as usize).await?);
+            for name in names {
                 let create = PutOptions::from(PutMode::Create); // If-None-Match: *
                 match self
                     .store
@@ -125,10 +120,11 @@ impl S3Blobs {
                     .await
                 {
                     Ok(_) => return Ok(name),
-                    Err(object_store::Error::AlreadyExists { .. }) => unix_ms += 1,
+                    Err(object_store::Error::AlreadyExists { .. }) => {}
                     Err(e) => return Err(e.into()),
                 }
             }
+            return Err(InvalidName.into());
         }
         // S3 cannot make the completion of a multipart upload conditional through object_store,
         // so the parts go to a key of their own (outside the shard folders), and a conditional
@@ -139,18 +135,19 @@ impl S3Blobs {
             .join(UPLOADS_DIR)
             .join(uuid::Uuid::new_v4().to_string());
         self.upload_parts(&mut file, &parts).await?;
-        let claimed = loop {
-            let name = StoredName::new(sha1_hex, unix_ms, format)?;
+        let mut claimed = Err(InvalidName.into());
+        for name in names {
             match self
                 .store
                 .copy_if_not_exists(&parts, &self.key_of(&name))
                 .await
             {
-                Ok(()) => break Ok(name),
-                Err(object_store::Error::AlreadyExists { .. }) => unix_ms += 1,
-                Err(e) => break Err(e.into()),
+                Ok(()) => claimed = Ok(name),
+                Err(object_store::Error::AlreadyExists { .. }) => continue,
+                Err(e) => claimed = Err(e.into()),
             }
-        };
+            break;
+        }
         if let Err(e) = self.remove(&parts).await {
             tracing::warn!(error = %e, key = %parts, "could not remove an upload's parts object; gc will");
         }
