@@ -1,7 +1,7 @@
 //! A fresh bucket per test on the S3-compatible server that `tests/run` starts (moto's
 //! standalone server, over a real socket), and what the tests need to look into it.
 
-use mediastore::config::{S3Settings, Settings};
+use mediastore::config::S3Settings;
 
 /// Where the S3-compatible server listens.
 fn endpoint() -> String {
@@ -25,10 +25,7 @@ impl TestBucket {
             prefix: "media".into(),
             ..S3Settings::new(bucket)
         };
-        let bucket = Self {
-            settings,
-            http: reqwest::Client::new(),
-        };
+        let bucket = Self::existing(settings);
         let created = bucket
             .http
             .put(bucket.url(""))
@@ -47,13 +44,16 @@ impl TestBucket {
         bucket
     }
 
-    fn url(&self, query: &str) -> String {
-        format!("{}/{}{query}", endpoint(), self.settings.bucket)
+    /// A bucket that is already there (or deliberately is not).
+    pub fn existing(settings: S3Settings) -> Self {
+        Self {
+            settings,
+            http: reqwest::Client::new(),
+        }
     }
 
-    /// Makes `settings` store blobs in this bucket.
-    pub fn use_in(&self, settings: &mut Settings) {
-        settings.storage.use_bucket(&self.settings);
+    fn url(&self, query: &str) -> String {
+        format!("{}/{}{query}", endpoint(), self.settings.bucket)
     }
 
     /// The `S3_*` variables for the `mediastore` binary.
@@ -89,6 +89,16 @@ impl TestBucket {
             .put(&object_store::path::Path::from(key), bytes.into())
             .await
             .expect("put object");
+    }
+
+    pub async fn get_object(&self, key: &str) -> Vec<u8> {
+        use object_store::ObjectStoreExt as _;
+        let object = self
+            .client()
+            .get(&object_store::path::Path::from(key))
+            .await;
+        let bytes = object.expect("get object").bytes().await;
+        bytes.expect("object bytes").to_vec()
     }
 
     pub async fn delete_object(&self, key: &str) {

@@ -2,13 +2,13 @@
 
 use reqwest::Method;
 
-use crate::helpers::{Db, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Stack, TestApp, spawn_app, spawn_app_with};
 use crate::images;
 
 const PAGE: &str = "http://127.0.0.1:3000";
 
 async fn app_for_page() -> TestApp {
-    spawn_app_with(Db::Sqlite, |s| {
+    spawn_app_with(Stack::SQLITE_FS, |s| {
         s.cors_allowed_origins = vec![PAGE.to_owned()]
     })
     .await
@@ -97,14 +97,14 @@ async fn an_unconfigured_origin_is_refused() {
 
 #[tokio::test]
 async fn the_services_own_origin_may_upload_as_swagger_ui_does() {
-    let app = spawn_app(Db::Sqlite).await;
+    let app = spawn_app(Stack::SQLITE_FS).await;
     let upload = upload_from(&app, &app.address).await;
     assert_eq!(upload.status(), 201);
 }
 
 #[tokio::test]
 async fn without_configured_origins_there_is_no_cross_origin_access() {
-    let app = spawn_app(Db::Sqlite).await;
+    let app = spawn_app(Stack::SQLITE_FS).await;
     let response = preflight(&app, PAGE, "POST", "/v1/media", "content-type").await;
     assert!(
         !response

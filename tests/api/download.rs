@@ -1,10 +1,10 @@
-use serde_json::Value;
+//! Downloads by id and by stored name: bytes, headers, conditional requests and ranges.
 
-use crate::helpers::{Db, TestApp, assert_problem, paths, spawn_app};
-use crate::images;
-use crate::on_both_databases;
+use crate::helpers::{Media, Stack, TestApp, assert_problem, spawn_app};
+use crate::images::{self, OVER_ONE_S3_PART};
+use crate::matrix;
 
-on_both_databases!(
+matrix!(dbs = [sqlite, postgres], stores = [fs];
     both_routes_return_identical_bytes_with_every_header,
     head_answers_headers_without_a_body,
     a_matching_if_none_match_answers_304,
@@ -14,63 +14,104 @@ on_both_databases!(
     an_unknown_id_is_404,
     a_bad_uuid_is_404,
     path_traversal_attempts_are_404_and_touch_nothing,
-    a_large_file_streams_whole_and_in_ranges,
 );
+matrix!(all; blobs_round_trip_by_id_and_by_name_whole_and_in_ranges);
 
-/// Larger than the size read in one go (256 KiB), so the chunked stream serves it.
-async fn a_large_file_streams_whole_and_in_ranges(db: Db) {
-    let app = spawn_app(db).await;
-    let mut bytes = images::png_of_exactly(700 * 1024);
-    for (i, b) in bytes.iter_mut().enumerate().skip(1024) {
-        *b = (i % 251) as u8; // distinct bytes after the image, so misplaced chunks show
+async fn blobs_round_trip_by_id_and_by_name_whole_and_in_ranges(stack: Stack) {
+    let app = spawn_app(stack).await;
+    let files = [
+        (images::jpeg(40, 30), "small.jpg"),
+        // Larger than the size read in one go (256 KiB), so the chunked stream serves it.
+        (images::large_png(700 * 1024), "streamed.png"),
+        // Over one S3 part: a bucket stores it as a multipart upload.
+        (images::large_png(OVER_ONE_S3_PART), "large.png"),
+    ];
+    let mut uploaded: Vec<(Vec<u8>, Media)> = Vec::new();
+    for (bytes, file_name) in files {
+        let media = app.upload_ok(bytes.clone(), file_name).await;
+        uploaded.push((bytes, media));
     }
-    let media = app.upload_ok(bytes.clone(), "large.png").await;
-    for path in paths(&media) {
-        let whole = app.get(&path).await;
-        assert_eq!(
-            whole.headers()["content-length"],
-            bytes.len().to_string().as_str()
-        );
-        assert_eq!(
-            whole.bytes().await.unwrap().as_ref(),
-            bytes.as_slice(),
-            "{path}"
-        );
-        let range = app
-            .client
-            .get(app.url(&path))
-            .header("range", "bytes=300000-650000")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(range.status(), 206);
-        assert_eq!(
-            range.bytes().await.unwrap().as_ref(),
-            &bytes[300_000..=650_000],
-            "{path}"
-        );
+
+    for (bytes, media) in &uploaded {
+        for path in media.paths() {
+            let whole = app.get(path).await;
+            assert_eq!(whole.status(), 200, "{path}");
+            assert_eq!(
+                whole.headers()["content-length"],
+                bytes.len().to_string().as_str()
+            );
+            assert_eq!(
+                whole.bytes().await.unwrap().as_ref(),
+                bytes.as_slice(),
+                "{path}"
+            );
+            let head = app.client.head(app.url(path)).send().await.unwrap();
+            assert_eq!(
+                head.headers()["content-length"],
+                bytes.len().to_string().as_str()
+            );
+            let etag = head.headers()["etag"].to_str().unwrap().to_owned();
+            let cached = app.get_with(path, "if-none-match", &etag).await;
+            assert_eq!(cached.status(), 304);
+        }
     }
+    // Ranges inside the streamed file, and across the large one's 5 MiB part boundary, small
+    // (read whole) and large (streamed).
+    let boundary = 5 * 1024 * 1024;
+    let ranges = [
+        (&uploaded[1], 300_000, 650_000),
+        (&uploaded[2], boundary - 10, boundary + 9),
+        (&uploaded[2], 1000, boundary + 4000),
+    ];
+    for ((bytes, media), first, last) in ranges {
+        for path in media.paths() {
+            let range = app
+                .get_with(path, "range", &format!("bytes={first}-{last}"))
+                .await;
+            assert_eq!(range.status(), 206);
+            assert_eq!(
+                range.headers()["content-range"],
+                format!("bytes {first}-{last}/{}", bytes.len()).as_str()
+            );
+            assert_eq!(
+                range.bytes().await.unwrap().as_ref(),
+                &bytes[first..=last],
+                "{path}"
+            );
+        }
+    }
+    let (small, small_media) = &uploaded[0];
+    let past_the_end = app
+        .get_with(
+            &small_media.url,
+            "range",
+            &format!("bytes={}-", small.len()),
+        )
+        .await;
+    assert_problem(past_the_end, 416, "range_not_satisfiable").await;
+
+    let mut expected: Vec<String> = uploaded.iter().map(|(_, m)| m.name.clone()).collect();
+    expected.sort();
+    assert_eq!(app.stored_names().await, expected);
+    app.assert_no_staged_files();
 }
 
-async fn uploaded(app: &TestApp) -> (Vec<u8>, Value) {
+async fn uploaded(app: &TestApp) -> (Vec<u8>, Media) {
     let bytes = images::jpeg(40, 30);
     let media = app.upload_ok(bytes.clone(), "photo.jpg").await;
     (bytes, media)
 }
 
-async fn both_routes_return_identical_bytes_with_every_header(db: Db) {
-    let app = spawn_app(db).await;
+async fn both_routes_return_identical_bytes_with_every_header(stack: Stack) {
+    let app = spawn_app(stack).await;
     let (bytes, media) = uploaded(&app).await;
-    for path in paths(&media) {
-        let response = app.get(&path).await;
+    for path in media.paths() {
+        let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
         let h = response.headers().clone();
         assert_eq!(h["content-type"], "image/jpeg");
         assert_eq!(h["content-length"], bytes.len().to_string().as_str());
-        assert_eq!(
-            h["etag"],
-            format!("\"{}\"", media["sha1"].as_str().unwrap()).as_str()
-        );
+        assert_eq!(h["etag"], format!("\"{}\"", media.sha1).as_str());
         assert!(h.contains_key("last-modified"));
         assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
         assert_eq!(h["accept-ranges"], "bytes");
@@ -84,11 +125,11 @@ async fn both_routes_return_identical_bytes_with_every_header(db: Db) {
     }
 }
 
-async fn head_answers_headers_without_a_body(db: Db) {
-    let app = spawn_app(db).await;
+async fn head_answers_headers_without_a_body(stack: Stack) {
+    let app = spawn_app(stack).await;
     let (bytes, media) = uploaded(&app).await;
-    for path in paths(&media) {
-        let response = app.client.head(app.url(&path)).send().await.unwrap();
+    for path in media.paths() {
+        let response = app.client.head(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(
             response.headers()["content-length"],
@@ -99,44 +140,26 @@ async fn head_answers_headers_without_a_body(db: Db) {
     }
 }
 
-async fn a_matching_if_none_match_answers_304(db: Db) {
-    let app = spawn_app(db).await;
+async fn a_matching_if_none_match_answers_304(stack: Stack) {
+    let app = spawn_app(stack).await;
     let (_, media) = uploaded(&app).await;
-    let etag = format!("\"{}\"", media["sha1"].as_str().unwrap());
-    for path in paths(&media) {
-        let response = app
-            .client
-            .get(app.url(&path))
-            .header("if-none-match", &etag)
-            .send()
-            .await
-            .unwrap();
+    let etag = format!("\"{}\"", media.sha1);
+    for path in media.paths() {
+        let response = app.get_with(path, "if-none-match", &etag).await;
         assert_eq!(response.status(), 304);
         assert_eq!(response.headers()["etag"], etag.as_str());
         assert!(response.bytes().await.unwrap().is_empty());
-        let other = app
-            .client
-            .get(app.url(&path))
-            .header("if-none-match", "\"abc\"")
-            .send()
-            .await
-            .unwrap();
+        let other = app.get_with(path, "if-none-match", "\"abc\"").await;
         assert_eq!(other.status(), 200);
     }
 }
 
-async fn a_single_range_answers_206(db: Db) {
-    let app = spawn_app(db).await;
+async fn a_single_range_answers_206(stack: Stack) {
+    let app = spawn_app(stack).await;
     let (bytes, media) = uploaded(&app).await;
     let len = bytes.len();
-    for path in paths(&media) {
-        let response = app
-            .client
-            .get(app.url(&path))
-            .header("range", "bytes=10-19")
-            .send()
-            .await
-            .unwrap();
+    for path in media.paths() {
+        let response = app.get_with(path, "range", "bytes=10-19").await;
         assert_eq!(response.status(), 206);
         assert_eq!(
             response.headers()["content-range"],
@@ -145,29 +168,18 @@ async fn a_single_range_answers_206(db: Db) {
         assert_eq!(response.headers()["content-length"], "10");
         assert_eq!(response.bytes().await.unwrap().as_ref(), &bytes[10..20]);
 
-        let suffix = app
-            .client
-            .get(app.url(&path))
-            .header("range", "bytes=-5")
-            .send()
-            .await
-            .unwrap();
+        let suffix = app.get_with(path, "range", "bytes=-5").await;
         assert_eq!(suffix.status(), 206);
         assert_eq!(suffix.bytes().await.unwrap().as_ref(), &bytes[len - 5..]);
     }
 }
 
-async fn a_range_outside_the_file_answers_416(db: Db) {
-    let app = spawn_app(db).await;
+async fn a_range_outside_the_file_answers_416(stack: Stack) {
+    let app = spawn_app(stack).await;
     let (bytes, media) = uploaded(&app).await;
-    for path in paths(&media) {
-        let response = app
-            .client
-            .get(app.url(&path))
-            .header("range", format!("bytes={}-", bytes.len() + 10))
-            .send()
-            .await
-            .unwrap();
+    for path in media.paths() {
+        let range = format!("bytes={}-", bytes.len() + 10);
+        let response = app.get_with(path, "range", &range).await;
         assert_eq!(
             response.headers()["content-range"],
             format!("bytes */{}", bytes.len()).as_str()
@@ -176,30 +188,26 @@ async fn a_range_outside_the_file_answers_416(db: Db) {
     }
 }
 
-async fn info_returns_the_record(db: Db) {
-    let app = spawn_app(db).await;
+async fn info_returns_the_record(stack: Stack) {
+    let app = spawn_app(stack).await;
     let (_, media) = uploaded(&app).await;
-    let response = app
-        .get(&format!("{}/info", media["url"].as_str().unwrap()))
-        .await;
-    assert_eq!(response.status(), 200);
-    let info: Value = response.json().await.unwrap();
     assert_eq!(
-        info, media,
+        app.info(&media).await,
+        media,
         "info is the same Media object the upload returned"
     );
 }
 
-async fn an_unknown_id_is_404(db: Db) {
-    let app = spawn_app(db).await;
+async fn an_unknown_id_is_404(stack: Stack) {
+    let app = spawn_app(stack).await;
     let id = uuid::Uuid::new_v4();
     for path in [format!("/v1/media/{id}"), format!("/v1/media/{id}/info")] {
         assert_problem(app.get(&path).await, 404, "not_found").await;
     }
 }
 
-async fn a_bad_uuid_is_404(db: Db) {
-    let app = spawn_app(db).await;
+async fn a_bad_uuid_is_404(stack: Stack) {
+    let app = spawn_app(stack).await;
     for path in [
         "/v1/media/not-a-uuid",
         "/v1/media/1",
@@ -209,10 +217,10 @@ async fn a_bad_uuid_is_404(db: Db) {
     }
 }
 
-async fn path_traversal_attempts_are_404_and_touch_nothing(db: Db) {
-    let app = spawn_app(db).await;
+async fn path_traversal_attempts_are_404_and_touch_nothing(stack: Stack) {
+    let app = spawn_app(stack).await;
     let (_, media) = uploaded(&app).await;
-    let name = media["name"].as_str().unwrap();
+    let name = &media.name;
     // A file outside the upload directory that a traversal would reach.
     std::fs::write(app.upload_dir().join("..").join("secret.jpg"), b"secret").unwrap();
     let attempts = [

@@ -1,27 +1,48 @@
 //! Every error, including routing and extractor errors, is problem+json.
 
-use crate::helpers::{Db, assert_problem, spawn_app};
+use crate::helpers::{Stack, assert_problem, sha1_hex, spawn_app};
+use crate::images;
 
 #[tokio::test]
 async fn an_unknown_route_is_a_404_problem() {
-    let app = spawn_app(Db::Sqlite).await;
+    let app = spawn_app(Stack::SQLITE_FS).await;
     assert_problem(app.get("/v2/nothing/here").await, 404, "not_found").await;
 }
 
 #[tokio::test]
 async fn a_wrong_method_is_a_405_problem() {
-    let app = spawn_app(Db::Sqlite).await;
+    let app = spawn_app(Stack::SQLITE_FS).await;
     let response = app.client.put(app.url("/v1/media")).send().await.unwrap();
     assert_problem(response, 405, "method_not_allowed").await;
     let response = app.client.delete(app.url("/healthz")).send().await.unwrap();
     assert_problem(response, 405, "method_not_allowed").await;
 }
 
+/// A real fault in the file system: the shard folder these bytes belong in is a plain file, so
+/// the commit into it fails. The client learns that something failed and the request id to
+/// quote, never a path or the operating system's words.
 #[tokio::test]
 async fn errors_carry_a_request_id_and_no_internals() {
-    let app = spawn_app(Db::Sqlite).await;
-    let response = app.get("/v1/files/nope").await;
+    let app = spawn_app(Stack::SQLITE_FS).await;
+    let bytes = images::png(4, 4);
+    let shard = app.upload_dir().join(&sha1_hex(&bytes)[..2]);
+    std::fs::write(&shard, b"not a directory").unwrap();
+
+    let response = app.post_upload(bytes, "a.png").await;
     assert!(response.headers().contains_key("x-request-id"));
-    let body = response.text().await.unwrap();
-    assert!(!body.contains(app.upload_dir().to_str().unwrap()));
+    let problem = assert_problem(response, 500, "internal").await.to_string();
+    let upload_dir = app.upload_dir().to_str().unwrap();
+    for internal in [
+        upload_dir,
+        "/tmp",
+        "os error",
+        "File exists",
+        "Not a directory",
+        "Permission denied",
+        "No such file",
+    ] {
+        assert!(!problem.contains(internal), "{internal:?} in {problem}");
+    }
+    std::fs::remove_file(&shard).unwrap(); // not a blob, and not one of the service's
+    app.assert_nothing_kept().await;
 }

@@ -1,11 +1,11 @@
 //! Integration tests: one binary, the real app on a real socket, a fresh database (SQLite file
-//! or PostgreSQL database) and a fresh upload directory per test.
+//! or PostgreSQL database) and a fresh store (upload directory or bucket) per test. `matrix!`
+//! (in `helpers/stack.rs`) runs a test on each database × store it applies to.
 
 mod bucket;
 mod helpers;
 mod images;
 
-mod backends;
 mod cors;
 mod download;
 mod errors;

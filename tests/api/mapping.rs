@@ -1,10 +1,15 @@
+//! `POST /v1/media/map` and `DELETE /v1/media/{id}`: owners, metadata, keys.
+
 use serde_json::{Value, json};
 
-use crate::helpers::{Db, assert_problem, spawn_app, spawn_app_with};
+use crate::helpers::{
+    API_KEY, MediaList, Metadata, Stack, assert_problem, detail, read_json, spawn_app,
+    spawn_app_with,
+};
 use crate::images;
-use crate::on_both_databases;
+use crate::matrix;
 
-on_both_databases!(
+matrix!(dbs = [sqlite, postgres], stores = [fs];
     mapping_sets_owner_and_generates_metadata_from_the_image,
     an_unknown_id_in_a_batch_maps_none_of_them,
     an_id_of_another_owner_is_409_and_nothing_changes,
@@ -12,126 +17,103 @@ on_both_databases!(
     bad_map_bodies_are_400,
     map_and_delete_without_the_right_key_are_401,
     map_and_delete_answer_503_when_no_key_is_configured,
-    delete_removes_record_and_file_and_both_gets_404,
 );
+matrix!(all; delete_removes_the_record_and_the_blob_and_both_gets_404);
 
-async fn mapping_sets_owner_and_generates_metadata_from_the_image(db: Db) {
-    let app = spawn_app(db).await;
+fn metadata(width: u64, height: u64, bytes: &[u8], format: &str, tags: &[&str]) -> Metadata {
+    Metadata {
+        width,
+        height,
+        size: bytes.len() as u64,
+        format: format.into(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+async fn mapping_sets_owner_and_generates_metadata_from_the_image(stack: Stack) {
+    let app = spawn_app(stack).await;
     let jpeg = images::jpeg(64, 48);
     let png = images::png(10, 20);
     let a = app.upload_ok(jpeg.clone(), "cake.jpg").await;
     let b = app.upload_ok(png.clone(), "venue.png").await;
     let body = json!({"owner": "user-42", "files": [
-        {"id": a["id"], "tags": ["cake", "venue"]},
-        {"id": b["id"]},
+        {"id": a.id, "tags": ["cake", "venue"]},
+        {"id": b.id},
     ]});
     let response = app.map(&body).await;
     assert_eq!(response.status(), 200);
-    let mapped: Value = response.json().await.unwrap();
-    let files = mapped["files"].as_array().unwrap();
+    let files = read_json::<MediaList>(response).await.files;
     assert_eq!(files.len(), 2);
-    assert_eq!(files[0]["id"], a["id"]);
-    assert_eq!(files[0]["owner"], "user-42");
-    assert!(files[0]["mapped_at"].is_string());
+    assert_eq!(files[0].id, a.id);
+    assert_eq!(files[0].owner.as_deref(), Some("user-42"));
+    assert!(files[0].mapped_at.is_some());
     assert_eq!(
-        files[0]["metadata"],
-        json!({"width": 64, "height": 48, "size": jpeg.len(), "format": "jpeg", "tags": ["cake", "venue"]})
+        files[0].metadata,
+        Some(metadata(64, 48, &jpeg, "jpeg", &["cake", "venue"]))
     );
-    assert_eq!(
-        files[1]["metadata"],
-        json!({"width": 10, "height": 20, "size": png.len(), "format": "png", "tags": []})
-    );
+    assert_eq!(files[1].metadata, Some(metadata(10, 20, &png, "png", &[])));
     // The record itself changed, not only the answer.
-    let info: Value = app
-        .get(&format!("/v1/media/{}/info", a["id"].as_str().unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(info, files[0]);
+    assert_eq!(app.info(&a).await, files[0]);
 }
 
-async fn an_unknown_id_in_a_batch_maps_none_of_them(db: Db) {
-    let app = spawn_app(db).await;
+async fn an_unknown_id_in_a_batch_maps_none_of_them(stack: Stack) {
+    let app = spawn_app(stack).await;
     let a = app.upload_ok(images::png(2, 2), "a.png").await;
     let b = app.upload_ok(images::png(3, 3), "b.png").await;
     let unknown = uuid::Uuid::new_v4().to_string();
-    let body =
-        json!({"owner": "user-1", "files": [{"id": a["id"]}, {"id": unknown}, {"id": b["id"]}]});
+    let body = json!({"owner": "user-1", "files": [{"id": a.id}, {"id": unknown}, {"id": b.id}]});
     let problem = assert_problem(app.map(&body).await, 404, "not_found").await;
     assert!(
-        problem["detail"].as_str().unwrap().contains(&unknown),
+        detail(&problem).contains(&unknown),
         "names the missing id: {problem}"
     );
     for m in [&a, &b] {
-        let info: Value = app
-            .get(&format!("/v1/media/{}/info", m["id"].as_str().unwrap()))
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(info["owner"], Value::Null);
-        assert_eq!(info["metadata"], Value::Null);
+        let info = app.info(m).await;
+        assert_eq!(info.owner, None);
+        assert_eq!(info.metadata, None);
     }
 }
 
-async fn an_id_of_another_owner_is_409_and_nothing_changes(db: Db) {
-    let app = spawn_app(db).await;
+async fn an_id_of_another_owner_is_409_and_nothing_changes(stack: Stack) {
+    let app = spawn_app(stack).await;
     let a = app.upload_ok(images::png(2, 2), "a.png").await;
     let b = app.upload_ok(images::png(3, 3), "b.png").await;
     let first = app
-        .map(&json!({"owner": "alice", "files": [{"id": a["id"], "tags": ["mine"]}]}))
+        .map(&json!({"owner": "alice", "files": [{"id": a.id, "tags": ["mine"]}]}))
         .await;
     assert_eq!(first.status(), 200);
-    let body =
-        json!({"owner": "bob", "files": [{"id": b["id"]}, {"id": a["id"], "tags": ["stolen"]}]});
+    let body = json!({"owner": "bob", "files": [{"id": b.id}, {"id": a.id, "tags": ["stolen"]}]});
     assert_problem(app.map(&body).await, 409, "conflict").await;
-    let a_info: Value = app
-        .get(&format!("/v1/media/{}/info", a["id"].as_str().unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(a_info["owner"], "alice");
-    assert_eq!(a_info["metadata"]["tags"], json!(["mine"]));
-    let b_info: Value = app
-        .get(&format!("/v1/media/{}/info", b["id"].as_str().unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let a_info = app.info(&a).await;
+    assert_eq!(a_info.owner.as_deref(), Some("alice"));
+    assert_eq!(a_info.metadata.unwrap().tags, ["mine"]);
     assert_eq!(
-        b_info["owner"],
-        Value::Null,
+        app.info(&b).await.owner,
+        None,
         "the other file of the batch was not mapped either"
     );
 }
 
-async fn mapping_again_to_the_same_owner_replaces_the_tags(db: Db) {
-    let app = spawn_app(db).await;
+async fn mapping_again_to_the_same_owner_replaces_the_tags(stack: Stack) {
+    let app = spawn_app(stack).await;
     let a = app.upload_ok(images::png(2, 2), "a.png").await;
-    let first: Value = app
-        .map(&json!({"owner": "u", "files": [{"id": a["id"], "tags": ["x", "y"]}]}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first = app
+        .map(&json!({"owner": "u", "files": [{"id": a.id, "tags": ["x", "y"]}]}))
+        .await;
+    let first = read_json::<MediaList>(first).await.files.remove(0);
     let again = app
-        .map(&json!({"owner": "u", "files": [{"id": a["id"], "tags": ["z"]}]}))
+        .map(&json!({"owner": "u", "files": [{"id": a.id, "tags": ["z"]}]}))
         .await;
     assert_eq!(again.status(), 200);
-    let again: Value = again.json().await.unwrap();
-    assert_eq!(again["files"][0]["metadata"]["tags"], json!(["z"]));
-    assert_eq!(
-        again["files"][0]["mapped_at"], first["files"][0]["mapped_at"],
-        "first mapping time kept"
-    );
+    let again = read_json::<MediaList>(again).await.files.remove(0);
+    assert_eq!(again.metadata.unwrap().tags, ["z"]);
+    assert_eq!(again.mapped_at, first.mapped_at, "first mapping time kept");
 }
 
-async fn bad_map_bodies_are_400(db: Db) {
-    let app = spawn_app(db).await;
+async fn bad_map_bodies_are_400(stack: Stack) {
+    let app = spawn_app(stack).await;
     let a = app.upload_ok(images::png(2, 2), "a.png").await;
-    let id = a["id"].clone();
+    let id = a.id;
     let too_many_files: Vec<Value> = (0..101)
         .map(|_| json!({"id": uuid::Uuid::new_v4()}))
         .collect();
@@ -155,27 +137,20 @@ async fn bad_map_bodies_are_400(db: Db) {
     let not_json = app
         .client
         .post(app.url("/v1/media/map"))
-        .bearer_auth(crate::helpers::API_KEY)
+        .bearer_auth(API_KEY)
         .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await
         .unwrap();
     assert_problem(not_json, 400, "malformed_request").await;
-    let info: Value = app
-        .get(&format!("/v1/media/{}/info", id.as_str().unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(info["owner"], Value::Null);
+    assert_eq!(app.info(&a).await.owner, None);
 }
 
-async fn map_and_delete_without_the_right_key_are_401(db: Db) {
-    let app = spawn_app(db).await;
+async fn map_and_delete_without_the_right_key_are_401(stack: Stack) {
+    let app = spawn_app(stack).await;
     let a = app.upload_ok(images::png(2, 2), "a.png").await;
-    let id = a["id"].as_str().unwrap();
-    let body = json!({"owner": "u", "files": [{"id": id}]});
+    let body = json!({"owner": "u", "files": [{"id": a.id}]});
     let url = app.url("/v1/media/map");
     let no_key = app.client.post(&url).json(&body).send().await.unwrap();
     assert_eq!(no_key.headers()["www-authenticate"], "Bearer");
@@ -191,50 +166,45 @@ async fn map_and_delete_without_the_right_key_are_401(db: Db) {
     assert_problem(wrong, 401, "unauthorized").await;
     let delete = app
         .client
-        .delete(app.url(&format!("/v1/media/{id}")))
+        .delete(app.url(&a.url))
         .bearer_auth("nope")
         .send()
         .await
         .unwrap();
     assert_problem(delete, 401, "unauthorized").await;
     assert_eq!(app.record_count().await, 1);
-    assert_eq!(app.get(&format!("/v1/media/{id}")).await.status(), 200);
+    assert_eq!(app.get(&a.url).await.status(), 200);
 }
 
-async fn map_and_delete_answer_503_when_no_key_is_configured(db: Db) {
-    let app = spawn_app_with(db, |s| s.api_key = None).await;
+async fn map_and_delete_answer_503_when_no_key_is_configured(stack: Stack) {
+    let app = spawn_app_with(stack, |s| s.api_key = None).await;
     let a = app.upload_ok(images::png(2, 2), "a.png").await;
-    let id = a["id"].as_str().unwrap();
     let problem = assert_problem(
-        app.map(&json!({"owner": "u", "files": [{"id": id}]})).await,
+        app.map(&json!({"owner": "u", "files": [{"id": a.id}]}))
+            .await,
         503,
         "unavailable",
     )
     .await;
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("MEDIA_API_KEY")
-    );
-    assert_problem(app.delete(id).await, 503, "unavailable").await;
+    assert!(detail(&problem).contains("MEDIA_API_KEY"));
+    assert_problem(app.delete(a.id).await, 503, "unavailable").await;
     assert_eq!(app.record_count().await, 1);
 }
 
-async fn delete_removes_record_and_file_and_both_gets_404(db: Db) {
-    let app = spawn_app(db).await;
-    let a = app.upload_ok(images::png(2, 2), "a.png").await;
-    let id = a["id"].as_str().unwrap();
-    let response = app.delete(id).await;
-    assert_eq!(response.status(), 204);
-    assert_problem(app.get(a["url"].as_str().unwrap()).await, 404, "not_found").await;
-    assert_problem(
-        app.get(a["file_url"].as_str().unwrap()).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_eq!(app.record_count().await, 0);
-    assert!(app.stored_files().is_empty());
-    assert_problem(app.delete(id).await, 404, "not_found").await;
+async fn delete_removes_the_record_and_the_blob_and_both_gets_404(stack: Stack) {
+    let app = spawn_app(stack).await;
+    let small = app.upload_ok(images::png(2, 2), "a.png").await;
+    // Over one S3 part: a bucket stored it as a multipart upload.
+    let large = app
+        .upload_ok(images::large_png(images::OVER_ONE_S3_PART), "big.png")
+        .await;
+    assert_eq!(app.stored_names().await.len(), 2);
+    for media in [&small, &large] {
+        assert_eq!(app.delete(media.id).await.status(), 204);
+        for path in media.paths() {
+            assert_problem(app.get(path).await, 404, "not_found").await;
+        }
+        assert_problem(app.delete(media.id).await, 404, "not_found").await;
+    }
+    app.assert_nothing_kept().await;
 }

@@ -8,9 +8,13 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::helpers::{
-    BOUNDARY, Db, TestApp, assert_problem, spawn_app, spawn_app_with, split_multipart,
+    BOUNDARY, Stack, TestApp, assert_problem, file_part, spawn_app_with, spawn_process,
+    split_multipart, wait_until,
 };
-use crate::images;
+use crate::images::{self, OVER_ONE_S3_PART};
+use crate::matrix;
+
+matrix!(all; rejected_and_abandoned_uploads_leave_nothing_behind);
 
 /// Starts an upload whose body arrives only as the test sends it through the returned sender.
 fn controlled_upload(
@@ -41,7 +45,7 @@ fn controlled_upload(
 
 #[tokio::test]
 async fn with_one_slot_a_second_upload_waits_and_one_that_waits_too_long_gets_503() {
-    let app = spawn_app_with(Db::Sqlite, |s| {
+    let app = spawn_app_with(Stack::SQLITE_FS, |s| {
         s.max_concurrent_uploads = 1;
         s.upload_queue_timeout = Duration::from_secs(1);
     })
@@ -52,7 +56,10 @@ async fn with_one_slot_a_second_upload_waits_and_one_that_waits_too_long_gets_50
     let (first, first_response) = controlled_upload(&app);
     first.send(head).await.unwrap();
     // Wait until the first upload holds the slot (its staging file exists).
-    crate::helpers::wait_until("the upload is staged", || !app.staged_files().is_empty()).await;
+    wait_until("the upload is staged", || async {
+        !app.staged_files().is_empty()
+    })
+    .await;
 
     let refused = app.post_upload(images::png(2, 2), "refused.png").await;
     assert_eq!(refused.headers()["retry-after"], "1");
@@ -64,7 +71,7 @@ async fn with_one_slot_a_second_upload_waits_and_one_that_waits_too_long_gets_50
                 .post(app.url("/v1/media"))
                 .multipart(reqwest::multipart::Form::new().part(
                     "file",
-                    crate::helpers::file_part(images::png(3, 3), "waiting.png", "image/png"),
+                    file_part(images::png(3, 3), "waiting.png", "image/png"),
                 ));
         async move { request.send().await.unwrap() }
     });
@@ -88,7 +95,10 @@ async fn with_one_slot_a_second_upload_waits_and_one_that_waits_too_long_gets_50
 
 #[tokio::test]
 async fn a_body_that_stalls_gets_408_and_leaves_no_temporary_file() {
-    let app = spawn_app_with(Db::Sqlite, |s| s.body_idle_timeout = Duration::from_secs(1)).await;
+    let app = spawn_app_with(Stack::SQLITE_FS, |s| {
+        s.body_idle_timeout = Duration::from_secs(1)
+    })
+    .await;
     let (head, _tail) = split_multipart(&images::png(64, 64));
     let (sender, response) = controlled_upload(&app);
     sender.send(head).await.unwrap();
@@ -98,14 +108,37 @@ async fn a_body_that_stalls_gets_408_and_leaves_no_temporary_file() {
     app.assert_nothing_kept().await;
 }
 
-#[tokio::test]
-async fn a_client_that_disconnects_mid_upload_leaves_nothing_behind() {
-    let app = spawn_app(Db::Sqlite).await;
+async fn rejected_and_abandoned_uploads_leave_nothing_behind(stack: Stack) {
+    let limit = OVER_ONE_S3_PART as u64;
+    let app = spawn_app_with(stack, |s| s.limits.max_file_bytes = limit).await;
+    assert_problem(
+        app.post_upload(images::pdf(), "x.jpg").await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    let over = images::large_png(OVER_ONE_S3_PART + 1);
+    assert_problem(
+        app.post_upload(over, "big.png").await,
+        413,
+        "file_too_large",
+    )
+    .await;
+    assert_problem(
+        app.post_upload(images::truncated_jpeg(), "t.jpg").await,
+        422,
+        "invalid_image",
+    )
+    .await;
+    // Clients that hang up half way through a small file and through one over an S3 part.
     app.hang_up_half_way(&images::png(64, 64)).await;
+    app.hang_up_half_way(&images::large_png(OVER_ONE_S3_PART))
+        .await;
     app.assert_nothing_kept().await;
 }
 
-/// The value of one sample line (`name{labels} value`) in a Prometheus text page.
+/// The value of one sample line (`name{labels} value`) in a Prometheus text page; 0 when the
+/// series has not been recorded yet.
 fn sample(page: &str, series: &str) -> f64 {
     page.lines()
         .find_map(|line| {
@@ -115,17 +148,17 @@ fn sample(page: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The metrics recorder is process-wide, so the app runs as a process of its own: every count
+/// on its page is this test's.
 #[tokio::test]
 async fn metrics_expose_the_counters_and_they_move_after_an_upload() {
-    let app = spawn_app(Db::Sqlite).await;
+    let app = spawn_process(Stack::SQLITE_FS).await;
     let scrape = || async { app.get("/metrics").await.text().await.unwrap() };
     let before = scrape().await;
     let media = app.upload_ok(images::png(8, 8), "m.png").await;
-    assert_eq!(app.get(media["url"].as_str().unwrap()).await.status(), 200);
-    assert_eq!(
-        app.get(media["file_url"].as_str().unwrap()).await.status(),
-        200
-    );
+    for path in media.paths() {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
     let after = scrape().await;
 
     for name in [
@@ -144,31 +177,28 @@ async fn metrics_expose_the_counters_and_they_move_after_an_upload() {
         );
     }
     let created = r#"mediastore_uploads_total{outcome="created"}"#;
-    assert!(sample(&after, created) >= sample(&before, created) + 1.0);
     let bytes = "mediastore_upload_bytes_total";
-    assert!(sample(&after, bytes) >= sample(&before, bytes) + media["size"].as_f64().unwrap());
-    for route in ["by_id", "by_name"] {
-        let served = format!(r#"mediastore_files_served_total{{route="{route}"}}"#);
-        assert!(
-            sample(&after, &served) >= sample(&before, &served) + 1.0,
-            "{served}"
-        );
+    let by_id = r#"mediastore_files_served_total{route="by_id"}"#;
+    let by_name = r#"mediastore_files_served_total{route="by_name"}"#;
+    for series in [created, bytes, by_id, by_name] {
+        assert_eq!(sample(&before, series), 0.0, "{series} before:\n{before}");
     }
+    assert_eq!(sample(&after, created), 1.0, "{after}");
+    assert_eq!(sample(&after, bytes), media.size as f64, "{after}");
+    assert_eq!(sample(&after, by_id), 1.0, "{after}");
+    assert_eq!(sample(&after, by_name), 1.0, "{after}");
 }
 
 /// Beyond `MAX_CONNECTIONS`, a connection is neither accepted (it would cost buffers) nor
 /// refused: it waits in the kernel's queue and is served once a connection closes.
 #[tokio::test]
 async fn connections_beyond_the_limit_wait_in_the_kernel_until_one_closes() {
-    let app = spawn_app_with(Db::Sqlite, |s| s.max_connections = 1).await;
+    let app = spawn_app_with(Stack::SQLITE_FS, |s| s.max_connections = 1).await;
     // The limit is shared out per worker, at least one each.
     let accepted = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let port = app.address.rsplit(':').next().unwrap();
     let mut held = Vec::new();
     for _ in 0..accepted {
-        let mut socket = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
-            .await
-            .unwrap();
+        let mut socket = app.connect().await;
         socket
             .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .await

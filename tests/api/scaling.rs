@@ -3,28 +3,23 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::bucket::TestBucket;
-use crate::helpers::{Db, TestApp, assert_problem, paths, spawn_app_with};
-use crate::images;
+use crate::helpers::{
+    Media, Stack, TestApp, assert_problem, assert_two_sweepers_share_the_work, spawn_app_with,
+};
+use crate::images::{self, OVER_ONE_S3_PART as MULTIPART_SIZE};
 
-use crate::images::OVER_ONE_S3_PART as MULTIPART_SIZE;
-
-async fn two_instances(bucket: &TestBucket) -> (TestApp, TestApp) {
-    let first = spawn_app_with(Db::Postgres, |s| {
-        bucket.use_in(s);
-        s.sweep_interval = Duration::ZERO;
-    })
-    .await;
+/// Two instances on one PostgreSQL database and one bucket, their sweepers off.
+async fn two_instances() -> (TestApp, TestApp) {
+    let first = spawn_app_with(Stack::POSTGRES_S3, |s| s.sweep_interval = Duration::ZERO).await;
     let second = first.spawn_sibling(|_| {}).await;
     assert_ne!(first.address, second.address);
     (first, second)
 }
 
-async fn assert_serves(app: &TestApp, media: &Value, bytes: &[u8]) {
-    for path in paths(media) {
-        let served = app.get(&path).await;
+async fn assert_serves(app: &TestApp, media: &Media, bytes: &[u8]) {
+    for path in media.paths() {
+        let served = app.get(path).await;
         assert_eq!(served.status(), 200, "{path} on {}", app.address);
         assert_eq!(served.bytes().await.unwrap().as_ref(), bytes, "{path}");
     }
@@ -32,8 +27,8 @@ async fn assert_serves(app: &TestApp, media: &Value, bytes: &[u8]) {
 
 #[tokio::test]
 async fn an_upload_to_one_instance_is_served_and_deleted_through_another() {
-    let bucket = TestBucket::create().await;
-    let (first, second) = two_instances(&bucket).await;
+    let (first, second) = two_instances().await;
+    let bucket = first.bucket.as_ref().unwrap();
     let small = images::jpeg(30, 20);
     let large = images::large_png(MULTIPART_SIZE);
     let small_media = first.upload_ok(small.clone(), "small.jpg").await;
@@ -46,11 +41,11 @@ async fn an_upload_to_one_instance_is_served_and_deleted_through_another() {
     assert_serves(&first, &large_media, &large).await;
 
     for media in [&small_media, &large_media] {
-        let deleted = second.delete(media["id"].as_str().unwrap()).await;
+        let deleted = second.delete(media.id).await;
         assert_eq!(deleted.status(), 204);
         for app in [&first, &second] {
-            for path in paths(media) {
-                assert_problem(app.get(&path).await, 404, "not_found").await;
+            for path in media.paths() {
+                assert_problem(app.get(path).await, 404, "not_found").await;
             }
         }
     }
@@ -63,45 +58,29 @@ async fn an_upload_to_one_instance_is_served_and_deleted_through_another() {
 
 #[tokio::test]
 async fn two_instances_sweeping_at_once_remove_each_abandoned_upload_exactly_once() {
-    let bucket = TestBucket::create().await;
-    let (first, second) = two_instances(&bucket).await;
+    let (first, second) = two_instances().await;
+    let bucket = first.bucket.as_ref().unwrap();
     for i in 0..20 {
         let app = if i % 2 == 0 { &first } else { &second };
         app.upload_ok(images::png(2 + i, 2), "abandoned.png").await;
     }
     assert_eq!(bucket.keys().await.len(), 20);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-
     // Each instance's own pool and store, as two processes would have.
-    let mut sweepers = Vec::new();
-    for app in [&first, &second] {
-        let repo = mediastore::db::connect(&app.settings.database_url, 2)
-            .await
-            .unwrap();
-        let blobs = mediastore::storage::BlobStore::new(&app.settings.storage).unwrap();
-        sweepers.push((repo, blobs));
-    }
-    crate::helpers::assert_two_sweepers_share_the_work(
-        (sweepers[0].0.as_ref(), &sweepers[0].1),
-        (sweepers[1].0.as_ref(), &sweepers[1].1),
-        20,
-    )
-    .await;
+    assert_two_sweepers_share_the_work(&first, &second, 20).await;
     assert_eq!(first.record_count().await, 0);
     assert_eq!(bucket.keys().await, Vec::<String>::new());
 }
 
+/// Runs `mediastore` on `app` with `bucket` as the other store; it must succeed.
 fn cli_ok(app: &TestApp, args: &[&str], bucket: &TestBucket) -> String {
-    let env = bucket.env();
-    let env = crate::helpers::env_pairs(&env);
-    let output = app.run_cli(args, &env);
+    let output = app.run_cli_with(args, bucket.env());
     assert!(output.status.success(), "{args:?}: {output:?}");
     String::from_utf8(output.stdout).unwrap()
 }
 
 #[tokio::test]
 async fn migrate_store_moves_every_blob_to_the_bucket_and_back() {
-    let on_disk = spawn_app_with(Db::Postgres, |s| s.sweep_interval = Duration::ZERO).await;
+    let on_disk = spawn_app_with(Stack::POSTGRES_FS, |s| s.sweep_interval = Duration::ZERO).await;
     let files = [
         images::png(12, 7),
         images::jpeg(20, 20),
@@ -126,8 +105,9 @@ async fn migrate_store_moves_every_blob_to_the_bucket_and_back() {
         "idempotent: {printed}"
     );
     // An interrupted run is resumed: only what is missing is copied.
-    let name = uploaded[2].0["name"].as_str().unwrap();
-    bucket.delete_object(&bucket.key_of(name)).await;
+    bucket
+        .delete_object(&bucket.key_of(&uploaded[2].0.name))
+        .await;
     let printed = cli_ok(&on_disk, &to_s3, &bucket);
     assert!(
         printed.contains("copied 1, already there 2"),
@@ -138,7 +118,9 @@ async fn migrate_store_moves_every_blob_to_the_bucket_and_back() {
         Vec::<String>::new()
     );
 
-    let on_s3 = on_disk.spawn_sibling(|s| bucket.use_in(s)).await;
+    let on_s3 = on_disk
+        .spawn_sibling(|s| s.storage.use_bucket(&bucket.settings))
+        .await;
     for (media, bytes) in &uploaded {
         assert_serves(&on_s3, media, bytes).await;
     }
@@ -169,23 +151,19 @@ async fn migrate_store_moves_every_blob_to_the_bucket_and_back() {
 
 #[tokio::test]
 async fn migrate_store_reports_a_blob_missing_from_the_source_and_fails() {
-    let on_disk = spawn_app_with(Db::Sqlite, |s| s.sweep_interval = Duration::ZERO).await;
+    let on_disk = spawn_app_with(Stack::SQLITE_FS, |s| s.sweep_interval = Duration::ZERO).await;
     let kept = on_disk.upload_ok(images::png(3, 3), "kept.png").await;
     let lost = on_disk.upload_ok(images::png(4, 4), "lost.png").await;
-    let lost_name = lost["name"].as_str().unwrap();
-    std::fs::remove_file(on_disk.upload_dir().join(&lost_name[..2]).join(lost_name)).unwrap();
+    let lost_name = &lost.name;
+    on_disk.delete_blob(lost_name).await;
     let bucket = TestBucket::create().await;
-    let env = bucket.env();
-    let env = crate::helpers::env_pairs(&env);
-    let output = on_disk.run_cli(&["migrate-store", "--from", "fs", "--to", "s3"], &env);
+    let to_s3 = ["migrate-store", "--from", "fs", "--to", "s3"];
+    let output = on_disk.run_cli_with(&to_s3, bucket.env());
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(
         printed.contains(&format!("missing\t{lost_name}")),
         "{printed}"
     );
-    assert_eq!(
-        bucket.keys().await,
-        [bucket.key_of(kept["name"].as_str().unwrap())]
-    );
+    assert_eq!(bucket.keys().await, [bucket.key_of(&kept.name)]);
 }

@@ -1,0 +1,210 @@
+//! `TestApp`: the application on a real socket, with its own database and blob store.
+
+use std::ffi::OsStr;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use mediastore::config::{ApiKey, Settings, StorageKind, StorageSettings};
+use mediastore::startup::Application;
+
+use super::database;
+use super::stack::{Db, Stack, Store};
+use crate::bucket::TestBucket;
+
+/// The platform backend's key in every test app (unless a test removes it).
+pub const API_KEY: &str = "test-api-key-0123456789";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    pub stack: Stack,
+    /// The bucket the blobs go to, when the settings say S3.
+    pub bucket: Option<TestBucket>,
+    /// The PostgreSQL database this app created and drops.
+    postgres_db: Option<String>,
+    /// The `mediastore serve` process, when the app is the real binary (killed on drop).
+    process: Option<std::process::Child>,
+    pub(super) dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app(stack: Stack) -> TestApp {
+    spawn_app_with(stack, |_| {}).await
+}
+
+/// Spawns the app on `stack` with default settings changed by `customize`.
+pub async fn spawn_app_with(stack: Stack, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let (mut settings, postgres_db, dir) = test_settings(stack).await;
+    customize(&mut settings);
+    let address = serve(&settings).await;
+    TestApp::new(address, settings, stack.db, postgres_db, dir)
+}
+
+/// Builds the app on `settings` and serves it in the background; returns its address.
+async fn serve(settings: &Settings) -> String {
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    address
+}
+
+/// The settings of a test app on `stack`: a fresh database, upload directory and bucket.
+async fn test_settings(stack: Stack) -> (Settings, Option<String>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, postgres_db) = match stack.db {
+        Db::Sqlite => (
+            format!("sqlite://{}", dir.path().join("media.db").display()),
+            None,
+        ),
+        Db::Postgres => {
+            let (url, name) = database::create_postgres_database().await;
+            (url, Some(name))
+        }
+    };
+    let mut settings = Settings {
+        bind_addr: "127.0.0.1:0".parse().unwrap(),
+        database_url,
+        database_max_connections: 5,
+        storage: StorageSettings::fs(dir.path().join("uploads")),
+        shutdown_timeout: Duration::from_secs(1),
+        api_key: Some(ApiKey::new(API_KEY)),
+        ..Settings::default()
+    };
+    if stack.store == Store::S3 {
+        settings
+            .storage
+            .use_bucket(&TestBucket::create().await.settings);
+    }
+    (settings, postgres_db, dir)
+}
+
+/// The real `mediastore serve` on `stack`, as a process of its own: nothing it measures or
+/// caches is shared with the other tests of this binary.
+pub async fn spawn_process(stack: Stack) -> TestApp {
+    let (settings, postgres_db, dir) = test_settings(stack).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|free| free.local_addr())
+        .expect("a free port")
+        .port();
+    let mut command = mediastore_binary(&dir, &settings);
+    if let Some(s3) = settings.storage.s3() {
+        command
+            .env("STORAGE", "s3")
+            .envs(TestBucket::existing(s3).env());
+    }
+    let child = command
+        .args(["serve"])
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("MEDIA_API_KEY", API_KEY)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starting mediastore serve");
+    let address = format!("http://127.0.0.1:{port}");
+    let mut app = TestApp::new(address, settings, stack.db, postgres_db, dir);
+    app.process = Some(child);
+    wait_until("mediastore serve answers", || async {
+        app.client.get(app.url("/healthz")).send().await.is_ok()
+    })
+    .await;
+    app
+}
+
+impl TestApp {
+    fn new(
+        address: String,
+        settings: Settings,
+        db: Db,
+        postgres_db: Option<String>,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        // The store is whatever the settings ended with, whatever the stack asked for.
+        let bucket = match settings.storage.kind {
+            StorageKind::S3 => Some(TestBucket::existing(settings.storage.s3().unwrap())),
+            StorageKind::Fs => None,
+        };
+        let store = if bucket.is_some() {
+            Store::S3
+        } else {
+            Store::Fs
+        };
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            settings,
+            stack: Stack { db, store },
+            bucket,
+            postgres_db,
+            process: None,
+            dir,
+        }
+    }
+
+    /// Another instance of the same service: the same database and bucket, its own port and
+    /// upload directory, with `customize` applied to a copy of this app's settings.
+    pub async fn spawn_sibling(&self, customize: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = self.settings.clone();
+        settings.storage.upload_dir = dir.path().join("uploads");
+        customize(&mut settings);
+        let address = serve(&settings).await;
+        // The first app owns (and drops) the database.
+        TestApp::new(address, settings, self.stack.db, None, dir)
+    }
+
+    /// Runs the real `mediastore` binary against this app's database and store.
+    pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
+        self.run_cli_with(args, std::iter::empty::<(&str, &str)>())
+    }
+
+    /// [`run_cli`](Self::run_cli) with more environment variables.
+    pub fn run_cli_with(
+        &self,
+        args: &[&str],
+        env: impl IntoIterator<Item = (impl AsRef<OsStr>, impl AsRef<OsStr>)>,
+    ) -> std::process::Output {
+        let mut command = mediastore_binary(&self.dir, &self.settings);
+        if let Some(bucket) = &self.bucket {
+            command.env("STORAGE", "s3").envs(bucket.env());
+        }
+        command
+            .args(args)
+            .envs(env)
+            .output()
+            .expect("running mediastore")
+    }
+}
+
+/// The `mediastore` binary on `settings`' database and upload directory, run in `dir` so that no
+/// developer's `.env` is picked up.
+pub fn mediastore_binary(dir: &tempfile::TempDir, settings: &Settings) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mediastore"));
+    command
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &settings.database_url)
+        .env("UPLOAD_DIR", &settings.storage.upload_dir)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+        if let Some(name) = self.postgres_db.take() {
+            database::drop_postgres_database(name);
+        }
+    }
+}
+
+/// Polls `check` every 20 ms for up to 10 s; fails the test naming `what` if it never holds.
+pub async fn wait_until<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,17 @@
+//! What the integration tests share, by concern: the matrix of stacks, the app, its database,
+//! requests, the typed `Media` answer, the store behind the service's back, and expiry.
+
+mod app;
+mod database;
+mod http;
+mod lifecycle;
+mod media;
+mod stack;
+mod storage;
+
+pub use app::{API_KEY, TestApp, spawn_app, spawn_app_with, spawn_process, wait_until};
+pub use http::{BOUNDARY, assert_problem, detail, file_part, split_multipart};
+pub use lifecycle::{assert_gc_expired_only, assert_two_sweepers_share_the_work, stdout};
+pub use media::{Media, MediaList, Metadata, read_json, sha1_hex};
+pub use stack::Stack;
+pub use storage::{staged, staged_files_in};
