@@ -165,3 +165,6 @@ fn dimensions_within(file: &std::fs::File, limits: &Limits) -> Result<Dimensions
     }
     Ok(dimensions)
 }
+
+#[cfg(test)]
+mod tests;
