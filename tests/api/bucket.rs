@@ -82,6 +82,14 @@ impl TestBucket {
         elements(&self.get_xml("?uploads").await, "Key")
     }
 
+    pub async fn assert_no_pending_multipart_uploads(&self) {
+        assert_eq!(
+            self.pending_multipart_uploads().await,
+            Vec::<String>::new(),
+            "no multipart upload may be left pending"
+        );
+    }
+
     /// Writes an object directly, bypassing the service (to plant strays and corrupt bytes).
     pub async fn put_object(&self, key: &str, bytes: Vec<u8>) {
         use object_store::ObjectStoreExt as _;

@@ -16,7 +16,7 @@ use object_store::{
 };
 
 use crate::bucket::TestBucket;
-use crate::helpers::{staged, staged_files_in};
+use crate::helpers::{assert_nothing_staged_in, sha1_hex, staged};
 use crate::images;
 
 #[derive(Debug)]
@@ -123,25 +123,18 @@ async fn a_multipart_upload_that_fails_half_way_is_aborted_and_leaves_nothing() 
     .unwrap();
     store.prepare().await.unwrap();
     let bytes = images::large_png(images::OVER_ONE_S3_PART + 5 * 1024 * 1024);
-    let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&bytes));
+    let sha = sha1_hex(&bytes);
     let file = staged(&store, &bytes).await;
 
     let failed = store.commit(file, &sha, ImageFormat::Png).await;
     assert!(failed.is_err(), "the injected fault reaches the caller");
     assert_eq!(bucket.keys().await, Vec::<String>::new(), "no object");
-    assert_eq!(
-        bucket.pending_multipart_uploads().await,
-        Vec::<String>::new(),
-        "the multipart upload was aborted"
-    );
-    assert_eq!(
-        staged_files_in(dir.path()),
-        Vec::<std::path::PathBuf>::new()
-    );
+    bucket.assert_no_pending_multipart_uploads().await;
+    assert_nothing_staged_in(dir.path());
 
     // The same store still takes a small file (a single PUT, no parts).
     let small = images::png(3, 3);
-    let small_sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&small));
+    let small_sha = sha1_hex(&small);
     let file = staged(&store, &small).await;
     let (name, _) = store
         .commit(file, &small_sha, ImageFormat::Png)

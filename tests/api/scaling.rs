@@ -50,10 +50,7 @@ async fn an_upload_to_one_instance_is_served_and_deleted_through_another() {
         }
     }
     assert_eq!(bucket.keys().await, Vec::<String>::new());
-    assert_eq!(
-        bucket.pending_multipart_uploads().await,
-        Vec::<String>::new()
-    );
+    bucket.assert_no_pending_multipart_uploads().await;
 }
 
 #[tokio::test]
@@ -113,10 +110,7 @@ async fn migrate_store_moves_every_blob_to_the_bucket_and_back() {
         printed.contains("copied 1, already there 2"),
         "resumed: {printed}"
     );
-    assert_eq!(
-        bucket.pending_multipart_uploads().await,
-        Vec::<String>::new()
-    );
+    bucket.assert_no_pending_multipart_uploads().await;
 
     let on_s3 = on_disk
         .spawn_sibling(|s| s.storage.use_bucket(&bucket.settings))

@@ -3,13 +3,19 @@
 use mediastore::media::ImageFormat;
 use mediastore::storage::BlobStore;
 
-use crate::helpers::{staged, staged_files_in};
+use crate::helpers::{assert_nothing_staged_in, sha1_hex, staged, staged_files_in};
 
-#[tokio::test]
-async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
+/// A blob directory of its own, prepared as at start-up.
+async fn prepared_directory() -> (tempfile::TempDir, BlobStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = BlobStore::fs(dir.path());
     store.prepare().await.unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
+    let (dir, store) = prepared_directory().await;
     let sha = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12";
     let first = staged(&store, b"first").await;
     let second = staged(&store, b"second").await;
@@ -41,10 +47,7 @@ async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {
         0o644,
         "stored files are readable by other local readers"
     );
-    assert_eq!(
-        staged_files_in(dir.path()),
-        Vec::<std::path::PathBuf>::new()
-    );
+    assert_nothing_staged_in(dir.path());
 }
 
 #[tokio::test]
@@ -54,17 +57,12 @@ async fn staging_files_left_by_a_crash_are_removed_when_the_store_is_prepared() 
     std::fs::write(dir.path().join(".tmp/upload-crashed"), b"half a file").unwrap();
     let store = BlobStore::fs(dir.path());
     assert_eq!(store.prepare().await.unwrap(), 1);
-    assert_eq!(
-        staged_files_in(dir.path()),
-        Vec::<std::path::PathBuf>::new()
-    );
+    assert_nothing_staged_in(dir.path());
 }
 
 #[tokio::test]
 async fn a_dropped_staging_file_is_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = BlobStore::fs(dir.path());
-    store.prepare().await.unwrap();
+    let (dir, store) = prepared_directory().await;
     let mut staging = store.stage().await.unwrap();
     staging
         .append(bytes::Bytes::from_static(b"half"))
@@ -80,10 +78,7 @@ async fn a_dropped_staging_file_is_deleted() {
     let finished = staged(&store, b"whole").await;
     assert_eq!(finished.len, 5);
     drop(finished);
-    assert_eq!(
-        staged_files_in(dir.path()),
-        Vec::<std::path::PathBuf>::new()
-    );
+    assert_nothing_staged_in(dir.path());
 }
 
 /// On S3 a taken key moves the name to the next millisecond instead of overwriting: a small
@@ -99,7 +94,7 @@ async fn on_s3_the_same_bytes_in_the_same_millisecond_get_two_keys() {
     store.prepare().await.unwrap();
     for size in [1000, 5 * 1024 * 1024 + 1] {
         let bytes = crate::images::large_png(size);
-        let sha = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&bytes));
+        let sha = sha1_hex(&bytes);
         let mut files = Vec::new();
         for _ in 0..2 {
             files.push(staged(&store, &bytes).await);
@@ -130,23 +125,15 @@ async fn on_s3_the_same_bytes_in_the_same_millisecond_get_two_keys() {
         4,
         "no parts object is left behind"
     );
-    assert_eq!(
-        bucket.pending_multipart_uploads().await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        staged_files_in(dir.path()),
-        Vec::<std::path::PathBuf>::new()
-    );
+    bucket.assert_no_pending_multipart_uploads().await;
+    assert_nothing_staged_in(dir.path());
 }
 
 /// Two instances staging in one directory: a start-up clears what a crashed process left, never
 /// the uploads in flight of a live one.
 #[tokio::test]
 async fn a_start_up_clears_a_crashed_process_staging_but_not_a_live_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let live = BlobStore::fs(dir.path());
-    live.prepare().await.unwrap();
+    let (dir, live) = prepared_directory().await;
     let in_flight = live.stage().await.unwrap();
     // What a crashed process leaves: its folder, a staged file, and a lock file no one holds.
     let crashed = dir.path().join(".tmp/0123456789abcdef0123456789abcdef");

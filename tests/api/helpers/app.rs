@@ -133,7 +133,7 @@ impl TestApp {
             address,
             client: reqwest::Client::new(),
             settings,
-            stack: Stack { db, store },
+            stack: Stack::new(db, store),
             bucket,
             postgres_db,
             process: None,

@@ -75,26 +75,22 @@ impl TestApp {
         T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
         T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
     {
-        let url = &self.settings.database_url;
+        // The same query on either connection type.
+        macro_rules! fetch_on {
+            ($connection:ty) => {{
+                let url = &self.settings.database_url;
+                let mut c = <$connection>::connect(url).await.unwrap();
+                let query = sqlx::query_scalar(sql);
+                let query = match id {
+                    Some(id) => query.bind(id),
+                    None => query,
+                };
+                query.fetch_optional(&mut c).await.unwrap()
+            }};
+        }
         match self.stack.db {
-            Db::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-                let query = sqlx::query_scalar(sql);
-                let query = match id {
-                    Some(id) => query.bind(id),
-                    None => query,
-                };
-                query.fetch_optional(&mut c).await.unwrap()
-            }
-            Db::Postgres => {
-                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-                let query = sqlx::query_scalar(sql);
-                let query = match id {
-                    Some(id) => query.bind(id),
-                    None => query,
-                };
-                query.fetch_optional(&mut c).await.unwrap()
-            }
+            Db::Sqlite => fetch_on!(sqlx::SqliteConnection),
+            Db::Postgres => fetch_on!(sqlx::PgConnection),
         }
     }
 

@@ -14,4 +14,4 @@ pub use http::{BOUNDARY, assert_problem, detail, file_part, split_multipart};
 pub use lifecycle::{assert_gc_expired_only, assert_two_sweepers_share_the_work, stdout};
 pub use media::{Media, MediaList, Metadata, read_json, sha1_hex};
 pub use stack::Stack;
-pub use storage::{staged, staged_files_in};
+pub use storage::{assert_nothing_staged_in, staged, staged_files_in};

@@ -22,22 +22,14 @@ pub struct Stack {
 }
 
 impl Stack {
-    pub const SQLITE_FS: Stack = Stack {
-        db: Db::Sqlite,
-        store: Store::Fs,
-    };
-    pub const POSTGRES_FS: Stack = Stack {
-        db: Db::Postgres,
-        store: Store::Fs,
-    };
-    pub const SQLITE_S3: Stack = Stack {
-        db: Db::Sqlite,
-        store: Store::S3,
-    };
-    pub const POSTGRES_S3: Stack = Stack {
-        db: Db::Postgres,
-        store: Store::S3,
-    };
+    pub const SQLITE_FS: Stack = Stack::new(Db::Sqlite, Store::Fs);
+    pub const POSTGRES_FS: Stack = Stack::new(Db::Postgres, Store::Fs);
+    pub const SQLITE_S3: Stack = Stack::new(Db::Sqlite, Store::S3);
+    pub const POSTGRES_S3: Stack = Stack::new(Db::Postgres, Store::S3);
+
+    pub const fn new(db: Db, store: Store) -> Stack {
+        Stack { db, store }
+    }
 }
 
 /// Runs each named `async fn(Stack)` once per database × store, as `mod test_name { fn

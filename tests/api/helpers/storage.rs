@@ -150,20 +150,12 @@ impl TestApp {
         );
         self.assert_no_staged_files();
         if let Some(bucket) = &self.bucket {
-            assert_eq!(
-                bucket.pending_multipart_uploads().await,
-                Vec::<String>::new(),
-                "no multipart upload may be left pending"
-            );
+            bucket.assert_no_pending_multipart_uploads().await;
         }
     }
 
     pub fn assert_no_staged_files(&self) {
-        assert_eq!(
-            self.staged_files(),
-            Vec::<PathBuf>::new(),
-            "no temporary file may be left"
-        );
+        assert_nothing_staged_in(self.upload_dir());
     }
 }
 
@@ -188,6 +180,14 @@ pub fn staged_files_in(root: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+pub fn assert_nothing_staged_in(root: &Path) {
+    assert_eq!(
+        staged_files_in(root),
+        Vec::<PathBuf>::new(),
+        "no temporary file may be left"
+    );
 }
 
 /// `bytes` as a finished staging file of `store`, ready to commit.
