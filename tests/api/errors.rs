@@ -18,6 +18,37 @@ async fn a_wrong_method_is_a_405_problem() {
     assert_problem(response, 405, "method_not_allowed").await;
 }
 
+/// `/v1/media/map` is a resource of its own, not an id called `map`; the methods of
+/// `/v1/media/{id}` still reach their routes.
+#[tokio::test]
+async fn get_on_the_map_route_is_a_405_naming_post() {
+    let app = spawn_app(Stack::SQLITE_FS).await;
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::HEAD,
+        reqwest::Method::DELETE,
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), app.url("/v1/media/map"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method}");
+        assert_eq!(response.headers()["allow"], "POST", "{method}");
+    }
+    let problem = assert_problem(app.get("/v1/media/map").await, 405, "method_not_allowed").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("POST"),
+        "{problem}"
+    );
+    let media = app.upload_ok(images::png(2, 2), "a.png").await;
+    assert_eq!(app.get(&media.url).await.status(), 200);
+    let put = app.client.put(app.url(&media.url)).send().await.unwrap();
+    assert_eq!(put.headers()["allow"], "GET, HEAD, DELETE");
+    assert_problem(put, 405, "method_not_allowed").await;
+}
+
 /// A real fault in the file system: the shard folder these bytes belong in is a plain file, so
 /// the commit into it fails. The client learns that something failed and the request id to
 /// quote, never a path or the operating system's words.
