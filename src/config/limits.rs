@@ -19,6 +19,14 @@ pub struct Limits {
     /// Largest accepted width × height, read from the header without decoding (422 beyond).
     #[arg(long, env = "MAX_IMAGE_PIXELS", default_value_t = 50_000_000)]
     pub max_image_pixels: u64,
+    /// Most frames in an animation; more, or frames × width × height over 20 ×
+    /// MAX_IMAGE_PIXELS, is 422 (counted without decoding).
+    #[arg(long, env = "MAX_ANIMATION_FRAMES", default_value_t = 1000)]
+    pub max_animation_frames: u64,
+    /// Store uploads without their GPS, EXIF (but Orientation), XMP, IPTC, comments and
+    /// thumbnails; `false` stores the bytes as sent.
+    #[arg(long, env = "STRIP_METADATA", default_value_t = true, action = clap::ArgAction::Set)]
+    pub strip_metadata: bool,
 }
 
 impl Default for Limits {
@@ -35,6 +43,14 @@ impl Limits {
     /// Decompression bombs are refused from their header, before anything decodes them.
     pub fn allows_pixels(&self, dimensions: Dimensions) -> bool {
         dimensions.pixels() <= self.max_image_pixels
+    }
+
+    /// An animation's frames, each of `dimensions`, counted from its structure: at most
+    /// `max_animation_frames`, and all of them together at most 20 × `max_image_pixels`.
+    pub fn allows_frames(&self, frames: u64, dimensions: Dimensions) -> bool {
+        frames <= self.max_animation_frames
+            && frames.saturating_mul(dimensions.pixels())
+                <= self.max_image_pixels.saturating_mul(20)
     }
 }
 

@@ -35,6 +35,12 @@ pub struct MediaRecord {
     pub owner: Option<String>,
     pub mapped_at: Option<DateTime<Utc>>,
     pub metadata: Option<Json<Metadata>>,
+    /// EXIF orientation, 1..=8, kept in the stored file; `width` and `height` are as displayed.
+    pub orientation: i32,
+    /// Frames of an animation (GIF, animated PNG or WebP), counted without decoding.
+    pub frames: Option<i32>,
+    /// Whether the stored bytes had their metadata stripped (`STRIP_METADATA`).
+    pub metadata_stripped: bool,
 }
 
 impl MediaRecord {

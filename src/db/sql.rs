@@ -2,8 +2,9 @@
 //! each appears here in ascending order, which is how SQLite numbers them).
 
 pub const INSERT: &str = "INSERT INTO media \
-    (id, name, content_type, size, sha1, width, height, original_name, created_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    (id, name, content_type, size, sha1, width, height, original_name, created_at, \
+     orientation, frames, metadata_stripped) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 pub const FIND: &str = "SELECT * FROM media WHERE id = $1";
 
@@ -32,6 +33,9 @@ macro_rules! insert_each {
                 .bind(r.height)
                 .bind(&r.original_name)
                 .bind($time(r.created_at))
+                .bind(r.orientation)
+                .bind(r.frames)
+                .bind(r.metadata_stripped)
                 .execute(&mut *$tx)
                 .await?;
         }

@@ -177,9 +177,9 @@ impl From<IngestError> for ApiError {
             IngestError::UnsupportedType { .. } => {
                 Self::new(ErrorCode::UnsupportedMediaType, detail)
             }
-            IngestError::InvalidImage { .. } | IngestError::TooManyPixels { .. } => {
-                Self::new(ErrorCode::InvalidImage, detail)
-            }
+            IngestError::InvalidImage { .. }
+            | IngestError::TooManyPixels { .. }
+            | IngestError::TooManyFrames { .. } => Self::new(ErrorCode::InvalidImage, detail),
             IngestError::IdleTimeout(_) => Self::new(ErrorCode::RequestTimeout, detail),
             IngestError::Body(_) => Self::malformed(detail),
             IngestError::Storage(e) => Self::storage("storing an upload", e),

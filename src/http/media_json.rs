@@ -39,6 +39,13 @@ pub struct MediaJson {
     pub mapped_at: Option<DateTime<Utc>>,
     /// Generated when mapped; `null` before.
     pub metadata: Option<MetadataJson>,
+    /// EXIF orientation (1 to 8) kept in the stored file; `width` and `height` are as
+    /// displayed, swapped for 5 to 8.
+    #[schema(minimum = 1, maximum = 8)]
+    pub orientation: i32,
+    /// Frames of an animated GIF, PNG or WebP; absent for still images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<i32>,
 }
 
 /// Metadata generated when a file is mapped.
@@ -94,6 +101,8 @@ impl From<MediaRecord> for MediaJson {
             owner: r.owner,
             mapped_at: r.mapped_at,
             metadata: r.metadata.map(|m| m.0.into()),
+            orientation: r.orientation,
+            frames: r.frames,
         }
     }
 }

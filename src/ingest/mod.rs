@@ -1,7 +1,8 @@
 //! The upload pipeline, in the order a file goes through it:
 //!
-//! 1. [`receive`]: one file's bytes stream into a [`StagedFile`] while the size limit, SHA-1
-//!    and magic-byte sniff run on them; the finished file's header gives its dimensions.
+//! 1. [`receive`]: one file's bytes stream into a [`StagedFile`] while the size limit and the
+//!    magic-byte sniff run on them, then through the metadata filter (GPS, EXIF, XMP, IPTC
+//!    out; pixels untouched) and SHA-1; the finished file's header gives its dimensions.
 //! 2. [`store_all`]: a whole request's files are committed to the blob store and recorded in
 //!    one transaction, or, if anything fails, neither.
 //!
@@ -19,8 +20,10 @@ use sha1::{Digest, Sha1};
 
 use crate::config::Limits;
 use crate::db::DbError;
-use crate::media::{Dimensions, ImageFormat, SNIFF_BYTES, Sniffed, sniff};
-use crate::storage::{BlobStore, Staged, StorageError};
+use crate::media::{
+    Dimensions, ImageFormat, MalformedImage, MetadataFilter, SNIFF_BYTES, Sniffed, sniff,
+};
+use crate::storage::{BlobStore, Staged, StagedFile, StorageError};
 
 pub use store::store_all;
 
@@ -28,9 +31,14 @@ pub use store::store_all;
 #[derive(Debug)]
 pub struct Received {
     pub staged: Staged,
+    /// Of the stored bytes (stripped, unless `STRIP_METADATA=false`).
     pub sha1_hex: String,
     pub format: ImageFormat,
+    /// As displayed: the header's, swapped for orientations 5 to 8.
     pub dimensions: Dimensions,
+    pub orientation: u8,
+    pub frames: Option<u32>,
+    pub metadata_stripped: bool,
     /// The client's file name, for display only.
     pub original_name: Option<String>,
 }
@@ -47,6 +55,13 @@ pub enum IngestError {
     InvalidImage { reason: String },
     #[error("the image is {}x{} pixels, more than the limit of {limit}", .dimensions.width, .dimensions.height)]
     TooManyPixels { dimensions: Dimensions, limit: u64 },
+    #[error("the animation has {frames} frames of {}x{} pixels, more than the limits of {max_frames} frames and {max_pixels} pixels in all", .dimensions.width, .dimensions.height)]
+    TooManyFrames {
+        frames: u64,
+        dimensions: Dimensions,
+        max_frames: u64,
+        max_pixels: u64,
+    },
     #[error("no data arrived for {0:?}")]
     IdleTimeout(Duration),
     #[error("the request body could not be read: {0}")]
@@ -57,8 +72,17 @@ pub enum IngestError {
     Db(#[from] DbError),
 }
 
-/// Streams `body` into a new staging file while checking it against `limits`. Every early
-/// return drops the staging file, which deletes it.
+impl From<MalformedImage> for IngestError {
+    fn from(e: MalformedImage) -> Self {
+        Self::InvalidImage {
+            reason: e.reason().to_owned(),
+        }
+    }
+}
+
+/// Streams `body` into a new staging file while checking it against `limits` and, once its
+/// type is known, passing it through the metadata filter. Every early return drops the
+/// staging file, which deletes it.
 pub async fn receive<S, E>(
     mut body: S,
     original_name: Option<String>,
@@ -71,9 +95,10 @@ where
     E: Display,
 {
     let mut staged = store.stage().await?;
-    let mut hasher = Sha1::new();
-    let mut size: u64 = 0;
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    let mut stored = Stored::new(limits.strip_metadata);
+    let mut received: u64 = 0;
+    // The first chunks wait here until the magic bytes name the format, which picks the filter.
+    let mut head: Vec<Bytes> = Vec::new();
     let mut format = None;
 
     loop {
@@ -83,41 +108,168 @@ where
             Ok(Some(Err(e))) => return Err(IngestError::Body(e.to_string())),
             Ok(Some(Ok(chunk))) => chunk,
         };
-        size += chunk.len() as u64;
-        if size > limits.max_file_bytes {
+        // The limit is on what the client sends, before anything is stripped.
+        received += chunk.len() as u64;
+        if received > limits.max_file_bytes {
             return Err(IngestError::TooLarge {
                 limit: limits.max_file_bytes,
             });
         }
         if format.is_none() {
-            let wanted = SNIFF_BYTES - head.len();
-            head.extend_from_slice(&chunk[..wanted.min(chunk.len())]);
-            if head.len() == SNIFF_BYTES {
-                format = Some(accepted_format(&head, limits)?);
+            head.push(chunk);
+            if received < SNIFF_BYTES as u64 {
+                continue;
             }
+            let found = accepted_format(&head.concat()[..SNIFF_BYTES], limits)?;
+            format = Some(found);
+            stored.begin(found);
+            for chunk in std::mem::take(&mut head) {
+                stored.push(chunk, &mut staged).await?;
+            }
+            continue;
         }
-        hasher.update(&chunk);
-        staged.append(chunk).await?;
+        stored.push(chunk, &mut staged).await?;
     }
 
-    if size == 0 {
+    if received == 0 {
         return Err(IngestError::Empty);
     }
     let format = match format {
         Some(format) => format,
-        None => accepted_format(&head, limits)?,
+        None => {
+            // A file shorter than the sniffing window.
+            let found = accepted_format(&head.concat(), limits)?;
+            stored.begin(found);
+            for chunk in std::mem::take(&mut head) {
+                stored.push(chunk, &mut staged).await?;
+            }
+            found
+        }
     };
+    let outcome = stored.finish(&mut staged).await?;
+    let metadata_stripped = limits.strip_metadata;
     let limits = limits.clone();
-    let (staged, dimensions) = staged
-        .finish_checked(move |file| dimensions_within(file, &limits))
+    let rehash = outcome.patched;
+    let (staged, (dimensions, rehashed)) = staged
+        .finish_checked(move |file| {
+            let dimensions = dimensions_within(file, &limits)?;
+            let (width, height) = (dimensions.width, dimensions.height);
+            if let Some(frames) = outcome.frames
+                && !limits.allows_frames(frames.into(), dimensions)
+            {
+                return Err(IngestError::TooManyFrames {
+                    frames: frames.into(),
+                    dimensions: Dimensions { width, height },
+                    max_frames: limits.max_animation_frames,
+                    max_pixels: limits.max_image_pixels.saturating_mul(20),
+                });
+            }
+            // A patched header changed bytes that were hashed as they streamed past.
+            let rehashed = if rehash { Some(sha1_of(file)?) } else { None };
+            Ok((dimensions, rehashed))
+        })
         .await?;
     Ok(Received {
         staged,
-        sha1_hex: hex::encode(hasher.finalize()),
+        sha1_hex: rehashed.unwrap_or(outcome.sha1_hex),
         format,
-        dimensions,
+        dimensions: dimensions.displayed(outcome.orientation),
+        orientation: outcome.orientation,
+        frames: outcome.frames,
+        metadata_stripped,
         original_name: original_name.filter(|n| !n.is_empty()),
     })
+}
+
+/// What is stored of an upload: its bytes through the metadata filter (or as sent, when not
+/// stripping, with the filter still reading orientation and frames), hashed as they are
+/// appended.
+struct Stored {
+    strip: bool,
+    filter: Option<MetadataFilter>,
+    hasher: Sha1,
+    out: Vec<Bytes>,
+}
+
+/// What the filter learnt, and the SHA-1 of the bytes appended.
+struct StoredOutcome {
+    sha1_hex: String,
+    orientation: u8,
+    frames: Option<u32>,
+    /// Whether a header was patched after the bytes were hashed.
+    patched: bool,
+}
+
+impl Stored {
+    fn new(strip: bool) -> Self {
+        Self {
+            strip,
+            filter: None,
+            hasher: Sha1::new(),
+            out: Vec::new(),
+        }
+    }
+
+    fn begin(&mut self, format: ImageFormat) {
+        self.filter = Some(MetadataFilter::new(format));
+    }
+
+    async fn push(&mut self, chunk: Bytes, staged: &mut StagedFile) -> Result<(), IngestError> {
+        let filter = self.filter.as_mut().expect("begun");
+        if self.strip {
+            filter.push_bytes(chunk, &mut self.out)?;
+        } else {
+            filter.push(&chunk, &mut Vec::new())?;
+            self.out.push(chunk);
+        }
+        self.append(staged).await
+    }
+
+    async fn append(&mut self, staged: &mut StagedFile) -> Result<(), IngestError> {
+        for chunk in self.out.drain(..) {
+            self.hasher.update(&chunk);
+            staged.append(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self, staged: &mut StagedFile) -> Result<StoredOutcome, IngestError> {
+        let filter = self.filter.take().expect("begun");
+        let mut tail = Vec::new();
+        let stripped = filter.finish(&mut tail)?;
+        let mut patched = false;
+        if self.strip {
+            self.out.extend(tail);
+            self.append(staged).await?;
+            if let Some((offset, bytes)) = stripped.header_patch {
+                staged.patch(offset, bytes);
+                patched = true;
+            }
+        }
+        Ok(StoredOutcome {
+            sha1_hex: hex::encode(self.hasher.finalize()),
+            orientation: stripped.orientation,
+            frames: stripped.frames,
+            patched,
+        })
+    }
+}
+
+fn sha1_of(file: &std::fs::File) -> Result<String, IngestError> {
+    use std::io::{Read as _, Seek as _};
+    let mut reader = file;
+    reader
+        .seek(io::SeekFrom::Start(0))
+        .map_err(StorageError::from)?;
+    let mut hasher = Sha1::new();
+    let mut buffer = vec![0; 256 * 1024];
+    loop {
+        let n = reader.read(&mut buffer).map_err(StorageError::from)?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buffer[..n]);
+    }
 }
 
 fn accepted_format(head: &[u8], limits: &Limits) -> Result<ImageFormat, IngestError> {

@@ -45,6 +45,9 @@ pub async fn store_all(
                 owner: None,
                 mapped_at: None,
                 metadata: None,
+                orientation: file.orientation.into(),
+                frames: file.frames.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+                metadata_stripped: file.metadata_stripped,
             });
         }
         repo.insert_all(&records).await?;

@@ -6,9 +6,11 @@ mod format;
 mod mapping;
 mod metadata;
 mod name;
+mod strip;
 
 pub use dimensions::Dimensions;
 pub use format::{ImageFormat, SNIFF_BYTES, Sniffed, sniff};
 pub use mapping::{MapItem, MapRefusal, Mappable, plan_mapping};
 pub use metadata::Metadata;
 pub use name::{InvalidName, StoredName};
+pub use strip::{EXIF_CAP, MalformedImage, MetadataFilter, Stripped};

@@ -2,6 +2,7 @@
 //! finished (made ready to commit), then committed by [`super::BlobStore::commit`].
 
 use std::io::{self, IoSlice, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt as _;
 
 use bytes::Bytes;
 use tempfile::TempPath;
@@ -23,6 +24,9 @@ pub struct StagedFile {
     /// copied) until a batch is worth a trip to the blocking pool.
     pending: Vec<Bytes>,
     pending_bytes: usize,
+    /// Bytes to write over what was appended at these offsets, once the file is complete (a
+    /// header whose fields depend on everything after it).
+    patches: Vec<(u64, Vec<u8>)>,
     /// Whether the bytes must be on disk before commit: a rename keeps the file's blocks, so
     /// the directory back end needs them synced; the bucket keeps its own copy.
     sync_on_finish: bool,
@@ -42,6 +46,7 @@ impl StagedFile {
             path,
             pending: Vec::new(),
             pending_bytes: 0,
+            patches: Vec::new(),
             sync_on_finish,
         }
     }
@@ -81,7 +86,13 @@ impl StagedFile {
         Ok(written?)
     }
 
-    /// Checks the complete file with `inspect` (from its first byte), then makes it as durable
+    /// Overwrites `bytes` at `offset` (inside what was appended) when the file is finished.
+    pub fn patch(&mut self, offset: u64, bytes: Vec<u8>) {
+        self.patches.push((offset, bytes));
+    }
+
+    /// Applies the patches, checks the complete file with `inspect` (from its first byte,
+    /// patched), then makes it as durable
     /// as its back end needs, in the same trip to the blocking pool. A file `inspect` refuses
     /// is deleted, never synced.
     pub async fn finish_checked<T, E>(
@@ -98,7 +109,12 @@ impl StagedFile {
             .take()
             .ok_or(StorageError::from(io::Error::other("a write is in flight")))?;
         let sync = self.sync_on_finish;
+        let patches = std::mem::take(&mut self.patches);
         let checked = tokio::task::spawn_blocking(move || {
+            for (offset, bytes) in patches {
+                file.write_all_at(&bytes, offset)
+                    .map_err(StorageError::from)?;
+            }
             file.seek(SeekFrom::Start(0)).map_err(StorageError::from)?;
             let value = inspect(&file)?;
             if sync {

@@ -28,11 +28,23 @@ pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
     encoded(width, height, ImageFormat::Jpeg)
 }
 
-/// A valid PNG followed by padding (after IEND, which readers ignore) up to exactly `len` bytes.
+/// A valid PNG of exactly `len` bytes: the padding is a private ancillary chunk (`paDd`),
+/// which readers skip and metadata stripping keeps (it is not metadata), so the stored file
+/// is the uploaded one.
 pub fn png_of_exactly(len: usize) -> Vec<u8> {
+    png_padded(len, |_| 0)
+}
+
+/// [`png_of_exactly`] with the padding bytes `pattern(i)`.
+fn png_padded(len: usize, pattern: impl Fn(usize) -> u8) -> Vec<u8> {
+    const CHUNK_OVERHEAD: usize = 12; // length, type, CRC
     let mut bytes = png(8, 8);
-    assert!(bytes.len() <= len);
-    bytes.resize(len, 0);
+    let iend = bytes.split_off(bytes.len() - CHUNK_OVERHEAD);
+    let padding = len - bytes.len() - CHUNK_OVERHEAD - iend.len();
+    let data: Vec<u8> = (0..padding).map(pattern).collect();
+    push_chunk(&mut bytes, b"paDd", &data);
+    bytes.extend_from_slice(&iend);
+    assert_eq!(bytes.len(), len);
     bytes
 }
 
@@ -85,8 +97,5 @@ pub const OVER_ONE_S3_PART: usize = 5 * 1024 * 1024 + 4321;
 /// A valid PNG padded to exactly `len` bytes with a non-repeating pattern, so that a byte read
 /// from the wrong offset (a part boundary, a range) shows.
 pub fn large_png(len: usize) -> Vec<u8> {
-    let mut bytes = png(8, 8);
-    let start = bytes.len();
-    bytes.extend((start..len).map(|i| (i % 251) as u8));
-    bytes
+    png_padded(len, |i| (i % 251) as u8)
 }

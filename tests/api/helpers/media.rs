@@ -23,6 +23,11 @@ pub struct Media {
     pub owner: Option<String>,
     pub mapped_at: Option<String>,
     pub metadata: Option<Metadata>,
+    /// EXIF orientation, 1 to 8.
+    pub orientation: u8,
+    /// Only for animations.
+    #[serde(default)]
+    pub frames: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
