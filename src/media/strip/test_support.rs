@@ -34,6 +34,13 @@ impl Rng {
 /// Runs `input` through a filter in pieces of the given lengths (the last piece takes the
 /// rest), alternating the copying and the zero-copy entry points, and checks the bound on
 /// what the filter holds after every push.
+/// Why the filter refuses `input`, fed whole.
+pub fn refusal(format: ImageFormat, input: &[u8]) -> &'static str {
+    run_split(format, input, || usize::MAX)
+        .unwrap_err()
+        .reason()
+}
+
 pub fn run_split(
     format: ImageFormat,
     input: &[u8],

@@ -1,4 +1,4 @@
-use super::super::test_support::{assert_same, contains, run_all_splits, run_split};
+use super::super::test_support::{assert_same, contains, refusal, run_all_splits};
 use super::*;
 use crate::media::ImageFormat;
 use image::AnimationDecoder;
@@ -146,9 +146,7 @@ fn local_colour_tables_and_odd_extensions_are_walked() {
 }
 
 fn error(input: &[u8]) -> &'static str {
-    run_split(ImageFormat::Gif, input, || usize::MAX)
-        .unwrap_err()
-        .reason()
+    refusal(ImageFormat::Gif, input)
 }
 
 #[test]

@@ -1,6 +1,6 @@
 use super::super::exif::tests::tiff_with_gps;
 use super::super::test_support::{
-    assert_same, contains, pixels, run_all_splits, run_split, sample_rgb,
+    assert_same, contains, pixels, refusal, run_all_splits, sample_rgb,
 };
 use super::*;
 use crate::media::ImageFormat;
@@ -197,9 +197,7 @@ fn markers_between_scans_are_walked_and_only_the_first_eoi_after_a_scan_ends() {
 }
 
 fn error(input: &[u8]) -> &'static str {
-    run_split(ImageFormat::Jpeg, input, || usize::MAX)
-        .unwrap_err()
-        .reason()
+    refusal(ImageFormat::Jpeg, input)
 }
 
 #[test]

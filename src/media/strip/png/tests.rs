@@ -1,6 +1,6 @@
 use super::super::exif::tests::tiff_with_gps;
 use super::super::test_support::{
-    assert_same, contains, pixels, run_all_splits, run_split, sample_rgb,
+    assert_same, contains, pixels, refusal, run_all_splits, run_split, sample_rgb,
 };
 use super::*;
 use crate::media::ImageFormat;
@@ -195,9 +195,7 @@ fn apng_frames_are_counted_and_animation_chunks_kept() {
 }
 
 fn error(input: &[u8]) -> &'static str {
-    run_split(ImageFormat::Png, input, || usize::MAX)
-        .unwrap_err()
-        .reason()
+    refusal(ImageFormat::Png, input)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 use super::super::exif::EXIF_PREFIX;
 use super::super::exif::tests::tiff_with_gps;
 use super::super::test_support::{
-    apply_patch, assert_same, contains, pixels, run_all_splits, run_split, sample_rgb,
+    apply_patch, assert_same, contains, pixels, refusal, run_all_splits, sample_rgb,
 };
 use super::*;
 use crate::media::ImageFormat;
@@ -185,9 +185,7 @@ fn a_missing_final_pad_is_tolerated_and_owed_before_the_appended_exif() {
 }
 
 fn error(input: &[u8]) -> &'static str {
-    run_split(ImageFormat::Webp, input, || usize::MAX)
-        .unwrap_err()
-        .reason()
+    refusal(ImageFormat::Webp, input)
 }
 
 #[test]
