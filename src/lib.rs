@@ -11,11 +11,13 @@
 //!   commands
 //! db, storage              records (SQLite, PostgreSQL) and blobs (directory, bucket)
 //! config                   settings, read from the environment
-//! media                    pure rules: formats, names, dimensions, metadata, mapping
+//! media, breaker           pure rules: formats, names, dimensions, metadata, mapping;
+//!                            the circuit breaker in front of each dependency
 //! ```
 //!
 //! `telemetry` (logging set-up) sits beside `startup`.
 
+pub mod breaker;
 pub mod commands;
 pub mod config;
 pub mod db;

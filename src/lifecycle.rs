@@ -28,6 +28,16 @@ pub enum LifecycleError {
     Storage(#[from] StorageError),
 }
 
+impl LifecycleError {
+    /// The database or the bucket is down: worth waiting for, not a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Db(e) => e.is_unavailable(),
+            Self::Storage(e) => e.is_unavailable(),
+        }
+    }
+}
+
 /// The creation time before which an unmapped upload has outlived `ttl`.
 pub fn expiry_cutoff(ttl: Duration) -> DateTime<Utc> {
     Utc::now() - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
@@ -89,7 +99,9 @@ pub async fn remove_orphans(
     Ok(removed)
 }
 
-/// Sweeps every `interval` for as long as the process runs. Errors are logged, not fatal.
+/// Sweeps every `interval` for as long as the process runs. While a dependency is down the
+/// sweeper waits longer each time (doubling, up to [`MAX_BACKOFF`]) and says so once, rather
+/// than logging a storm of errors; the first sweep that works again says that too.
 pub fn spawn_sweeper(
     repo: Arc<dyn MediaRepo>,
     blobs: BlobStore,
@@ -97,17 +109,33 @@ pub fn spawn_sweeper(
     interval: Duration,
 ) {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        let mut wait = interval;
         loop {
-            ticks.tick().await;
             match sweep_expired(repo.as_ref(), &blobs, expiry_cutoff(ttl)).await {
-                Ok(expired) if !expired.is_empty() => {
-                    tracing::info!(count = expired.len(), "expired unmapped uploads")
+                Ok(expired) => {
+                    if failing {
+                        tracing::info!("sweeping works again");
+                    }
+                    if !expired.is_empty() {
+                        tracing::info!(count = expired.len(), "expired unmapped uploads");
+                    }
+                    failing = false;
+                    wait = interval;
                 }
-                Ok(_) => {}
+                Err(e) if e.is_unavailable() => {
+                    if !failing {
+                        tracing::warn!(error = %e, "sweeping paused: a dependency is unavailable");
+                    }
+                    failing = true;
+                    wait = (wait * 2).min(MAX_BACKOFF.max(interval));
+                }
                 Err(e) => tracing::error!(error = %e, "sweeping expired uploads failed"),
             }
+            tokio::time::sleep(wait).await;
         }
     });
 }
+
+/// The longest the sweeper waits between tries while a dependency is down.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);

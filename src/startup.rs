@@ -26,7 +26,11 @@ impl Application {
     /// `settings.bind_addr` (port 0 picks a free port; see [`Application::port`]).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         use anyhow::Context as _;
-        let repo = db::connect(&settings.database_url, settings.database_max_connections)
+        let pool = db::PoolOptions {
+            timeout: settings.database_timeout,
+            ..db::PoolOptions::new(settings.database_max_connections)
+        };
+        let repo = db::connect_with(&settings.database_url, &pool)
             .await
             .context("connecting to the database (DATABASE_URL)")?;
         repo.migrate().await.context("migrating the database")?;

@@ -27,6 +27,15 @@ pub struct Settings {
     /// Connections in the database pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
+    /// The longest a database call may take, waiting for a connection included, in seconds;
+    /// then `503 unavailable`.
+    #[arg(long = "database-timeout-secs", env = "DATABASE_TIMEOUT_SECS",
+        value_name = "DATABASE_TIMEOUT_SECS", default_value = "3", value_parser = parse::seconds)]
+    pub database_timeout: Duration,
+    /// The longest each readiness check (database, blob store) may take, in seconds.
+    #[arg(long = "readiness-timeout-secs", env = "READINESS_TIMEOUT_SECS",
+        value_name = "READINESS_TIMEOUT_SECS", default_value = "1", value_parser = parse::seconds)]
+    pub readiness_timeout: Duration,
     #[command(flatten)]
     pub storage: StorageSettings,
     #[command(flatten)]

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::ConfigError;
 
@@ -50,6 +51,10 @@ pub struct StorageSettings {
     /// Allow a plain-http endpoint (a store on your own network).
     #[arg(long, env = "S3_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set)]
     pub s3_allow_http: bool,
+    /// The longest a request to the bucket may take, connecting included, in seconds.
+    #[arg(long = "s3-timeout-secs", env = "S3_TIMEOUT_SECS", value_name = "S3_TIMEOUT_SECS",
+        default_value = "3", value_parser = super::parse::seconds)]
+    pub s3_timeout: Duration,
     /// A folder inside the bucket, such as `media`; empty for the bucket root.
     #[arg(long, env = "S3_PREFIX", default_value = "",
         value_parser = |p: &str| Ok::<_, String>(p.trim().trim_matches('/').to_owned()))]
@@ -68,6 +73,8 @@ pub struct S3Settings {
     pub allow_http: bool,
     /// Without leading or trailing `/`; empty for the bucket root.
     pub prefix: String,
+    /// The longest one request may take.
+    pub timeout: Duration,
 }
 
 impl Default for StorageSettings {
@@ -96,6 +103,7 @@ impl StorageSettings {
             secret_access_key: self.s3_secret_access_key.clone(),
             allow_http: self.s3_allow_http,
             prefix: self.s3_prefix.clone(),
+            timeout: self.s3_timeout,
         })
     }
 
@@ -109,6 +117,7 @@ impl StorageSettings {
         self.s3_secret_access_key = bucket.secret_access_key.clone();
         self.s3_allow_http = bucket.allow_http;
         self.s3_prefix = bucket.prefix.clone();
+        self.s3_timeout = bucket.timeout;
     }
 
     /// The rules between variables, which clap checks one at a time.
@@ -157,6 +166,7 @@ impl S3Settings {
             secret_access_key: None,
             allow_http: false,
             prefix: String::new(),
+            timeout: Duration::from_secs(3),
         }
     }
 }

@@ -2,11 +2,13 @@
 //! stored name in front of both; every SQL string lives in this module's files.
 
 mod cached;
+mod guarded;
 mod postgres;
 mod sql;
 mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,7 +17,10 @@ use uuid::Uuid;
 
 use crate::media::{MapItem, MapRefusal, Mappable, Metadata, StoredName};
 
+use crate::breaker::{Breaker, Open};
+
 pub use cached::CachedNames;
+pub use guarded::Guarded;
 pub use postgres::PostgresRepo;
 pub use sqlite::SqliteRepo;
 
@@ -75,6 +80,46 @@ pub enum DbError {
     },
     #[error("the record {id} holds a name that is not a stored name")]
     CorruptName { id: Uuid },
+    #[error("the database did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error(transparent)]
+    Unavailable(#[from] Open),
+}
+
+impl DbError {
+    /// Whether the error says the database is down (unreachable, refusing, timing out,
+    /// shutting down), rather than a refusal of this request or a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Timeout(_) | Self::Unavailable(_) => true,
+            Self::Sqlx(e) => match e {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed => true,
+                // PostgreSQL: connection exceptions (08), shutting down or not yet accepting
+                // (57P01-57P03), out of resources (53); SQLite: busy or locked past the timeout.
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || code.starts_with("57P0")
+                        || code.starts_with("53")
+                        || code == "5"
+                        || code == "6"
+                }),
+                _ => false,
+            },
+            Self::Migrate(_) | Self::CreateDir { .. } | Self::CorruptName { .. } => false,
+        }
+    }
+
+    /// How long a client should wait before trying again, when the database is down.
+    pub fn retry_after(&self) -> Duration {
+        match self {
+            Self::Unavailable(open) => open.retry_after,
+            _ => Duration::from_secs(2),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,14 +206,47 @@ pub fn recorded_names(
     })
 }
 
-/// Opens the database `url` names (`sqlite:` or `postgres://`), behind the name cache.
+/// How the service talks to its database.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    /// The longest a call may take, waiting for a connection included.
+    pub timeout: Duration,
+    /// Failures in a row that open the breaker, and how long it then stays open.
+    pub breaker_threshold: u32,
+    pub breaker_open: Duration,
+}
+
+impl PoolOptions {
+    pub fn new(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            timeout: Duration::from_secs(3),
+            breaker_threshold: 3,
+            breaker_open: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Opens the database `url` names (`sqlite:` or `postgres://`) with default timeouts.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn MediaRepo>, DbError> {
+    connect_with(url, &PoolOptions::new(max_connections)).await
+}
+
+/// Opens the database `url` names: the pool, every call bounded and behind a breaker, and the
+/// name cache in front (so downloads by id already seen keep working while it is down).
+pub async fn connect_with(
+    url: &str,
+    options: &PoolOptions,
+) -> Result<Arc<dyn MediaRepo>, DbError> {
     let repo: Box<dyn MediaRepo> = if url.starts_with("sqlite:") {
-        Box::new(SqliteRepo::connect(url, max_connections).await?)
+        Box::new(SqliteRepo::connect(url, options).await?)
     } else {
-        Box::new(PostgresRepo::connect(url, max_connections).await?)
+        Box::new(PostgresRepo::connect(url, options).await?)
     };
-    Ok(Arc::new(CachedNames::new(repo)))
+    let breaker = Breaker::new("database", options.breaker_threshold, options.breaker_open);
+    let guarded = Guarded::new(repo, options.timeout, breaker);
+    Ok(Arc::new(CachedNames::new(Box::new(guarded))))
 }
 
 /// Applies the mapping rules to the records read in the mapping's transaction.

@@ -1,14 +1,13 @@
 //! PostgreSQL: the production database, shared by any number of instances.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo, sql};
+use super::{DbError, MapError, MediaRecord, MediaRepo, PoolOptions, sql};
 use crate::media::MapItem;
 
 pub struct PostgresRepo {
@@ -16,11 +15,15 @@ pub struct PostgresRepo {
 }
 
 impl PostgresRepo {
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
-        let options = PgConnectOptions::from_str(url)?;
+    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, DbError> {
+        // The server ends a statement that runs past the timeout, so a slow query frees its
+        // connection; the client side bounds each call as well (`Guarded`).
+        let statement_timeout = pool.timeout.as_millis().to_string();
+        let options = PgConnectOptions::from_str(url)?
+            .options([("statement_timeout", statement_timeout.as_str())]);
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.timeout)
             .connect_with(options)
             .await?;
         Ok(Self { pool })

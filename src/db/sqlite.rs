@@ -1,7 +1,6 @@
 //! SQLite: the zero-set-up default. One file, WAL mode, created on first start.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -10,7 +9,7 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo, sql};
+use super::{DbError, MapError, MediaRecord, MediaRepo, PoolOptions, sql};
 use crate::media::MapItem;
 
 pub struct SqliteRepo {
@@ -23,13 +22,13 @@ fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 impl SqliteRepo {
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, DbError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: an acknowledged upload survives power loss, not only a crash of the process.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(pool.timeout);
         if let Some(dir) = options
             .get_filename()
             .parent()
@@ -41,7 +40,8 @@ impl SqliteRepo {
             })?;
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.timeout)
             .connect_with(options)
             .await?;
         Ok(Self { pool })

@@ -88,7 +88,20 @@ impl ApiError {
             tracing::error!(error = %e, "{context}: storage full");
             return Self::new(ErrorCode::StorageFull, "the media store is out of space");
         }
+        if error.is_unavailable() {
+            tracing::warn!(error = %Chain(&error), "{context}: blob store unavailable");
+            return Self::unavailable("the blob store is unavailable", error.retry_after());
+        }
         Self::internal(context, &error)
+    }
+
+    /// `503 unavailable`: a dependency is down; `Retry-After` says when to try again.
+    pub fn unavailable(detail: &str, retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        Self::new(ErrorCode::Unavailable, detail).with_header(
+            header::RETRY_AFTER,
+            HeaderValue::from_str(&seconds.to_string()).expect("digits"),
+        )
     }
 
     /// A problem for a response that some other layer (routing, an extractor) produced bare.
@@ -190,6 +203,10 @@ impl From<IngestError> for ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %Chain(&e), "database unavailable");
+            return Self::unavailable("the database is unavailable", e.retry_after());
+        }
         Self::internal("database", &e)
     }
 }

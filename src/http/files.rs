@@ -23,6 +23,7 @@ use crate::media::StoredName;
         (status = 404, response = inline(doc::NotFound)),
         (status = 416, response = inline(doc::RangeNotSatisfiable)),
         (status = 500, response = inline(doc::Internal)),
+        (status = 503, response = inline(doc::Unavailable)),
     )
 )]
 #[get("/v1/files/{name}")]

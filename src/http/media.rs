@@ -36,7 +36,7 @@ use crate::media::MapRefusal;
         (status = 415, response = inline(doc::UnsupportedMediaType)),
         (status = 422, response = inline(doc::InvalidImage)),
         (status = 500, response = inline(doc::Internal)),
-        (status = 503, response = inline(doc::Overloaded)),
+        (status = 503, response = inline(doc::UploadUnavailable)),
         (status = 507, response = inline(doc::StorageFull)),
     )
 )]
@@ -82,6 +82,7 @@ pub async fn upload(
         (status = 404, response = inline(doc::NotFound)),
         (status = 416, response = inline(doc::RangeNotSatisfiable)),
         (status = 500, response = inline(doc::Internal)),
+        (status = 503, response = inline(doc::Unavailable)),
     )
 )]
 #[get("/v1/media/{id}")]
@@ -128,6 +129,7 @@ async fn serve_by_id(state: &AppState, req: &HttpRequest, raw_id: &str) -> Resul
         (status = 200, description = "The `Media` record", body = MediaJson),
         (status = 404, response = inline(doc::NotFound)),
         (status = 500, response = inline(doc::Internal)),
+        (status = 503, response = inline(doc::Unavailable)),
     )
 )]
 #[get("/v1/media/{id}/info")]

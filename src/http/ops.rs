@@ -9,7 +9,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::AppState;
 use super::error::{ApiError, Result};
 use super::metrics::{DB_POOL_IN_USE, recorder};
-use super::problem::{ErrorCode, doc};
+use super::problem::doc;
 
 /// Liveness
 ///
@@ -33,18 +33,20 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
-    if let Err(e) = state.repo.ping().await {
-        tracing::warn!(error = %e, "readiness: database unreachable");
-        return Err(ApiError::new(
-            ErrorCode::Unavailable,
-            "the database is unreachable",
-        ));
+    // Each check within its own bound, so the answer comes within twice READINESS_TIMEOUT_SECS
+    // whatever a dependency does.
+    let bound = state.settings.readiness_timeout;
+    let database = tokio::time::timeout(bound, state.repo.ping()).await;
+    if !matches!(database, Ok(Ok(()))) {
+        tracing::warn!(outcome = ?database, "readiness: database unavailable");
+        return Err(ApiError::unavailable("the database is unavailable", bound));
     }
-    if let Err(e) = state.blobs.check_writable().await {
-        tracing::warn!(error = %e, store = %state.blobs.describe(), "readiness: blob store unavailable");
-        return Err(ApiError::new(
-            ErrorCode::Unavailable,
+    let store = tokio::time::timeout(bound, state.blobs.check_writable()).await;
+    if !matches!(store, Ok(Ok(()))) {
+        tracing::warn!(outcome = ?store, store = %state.blobs.describe(), "readiness: blob store unavailable");
+        return Err(ApiError::unavailable(
             "the blob store is not writable or not reachable",
+            bound,
         ));
     }
     Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))

@@ -79,6 +79,7 @@ mod together {
     documented_together! {
         UploadBadRequest = [NoFile, MalformedRequest];
         UploadTooLarge = [FileTooLarge, TooManyFiles];
+        UploadUnavailable = [Overloaded, Unavailable];
     }
 }
 
@@ -126,8 +127,8 @@ error_codes! {
         when "Unexpected failure; logged under the response's X-Request-Id",
         e.g. "an internal error occurred; it has been logged";
     Unavailable = 503 "unavailable" "Unavailable",
-        when "The database or blob store is unusable, or (protected routes) no MEDIA_API_KEY is configured",
-        e.g. "the database is unreachable";
+        when "The database or the bucket is down or its breaker open (retry after Retry-After seconds), or (protected routes) no MEDIA_API_KEY is configured",
+        e.g. "the database is unavailable";
     Overloaded = 503 "overloaded" "Overloaded",
         when "Every upload slot stayed busy for UPLOAD_QUEUE_TIMEOUT_SECS; retry after Retry-After seconds",
         e.g. "too many uploads are in progress; retry after the time in Retry-After";

@@ -2,6 +2,7 @@
 
 use std::io;
 
+use crate::breaker::Open;
 use crate::media::InvalidName;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,8 @@ pub enum StorageError {
     InvalidName(#[from] InvalidName),
     #[error("a blocking storage task failed")]
     Task(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Unavailable(Open),
 }
 
 impl From<io::Error> for StorageError {
@@ -37,11 +40,35 @@ impl From<io::Error> for StorageError {
 
 impl From<object_store::Error> for StorageError {
     fn from(e: object_store::Error) -> Self {
+        if let object_store::Error::Generic { store, source } = &e
+            && *store == super::guarded_bucket::STORE
+            && let Some(open) = source.downcast_ref::<Open>()
+        {
+            return Self::Unavailable(*open);
+        }
         Self::Bucket(e)
     }
 }
 
 impl StorageError {
+    /// Whether the error says the bucket is down (no answer in time, refused, 5xx) rather than
+    /// a refusal or a bug. The local disk is never "down": a full one is [`Self::Full`].
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Bucket(e) => super::guarded_bucket::is_outage(e),
+            _ => false,
+        }
+    }
+
+    /// How long a client should wait before trying again, when the bucket is down.
+    pub fn retry_after(&self) -> std::time::Duration {
+        match self {
+            Self::Unavailable(open) => open.retry_after,
+            _ => std::time::Duration::from_secs(2),
+        }
+    }
+
     /// The blob (or file) is not there: deleted since it was listed, say.
     pub fn is_not_found(&self) -> bool {
         match self {

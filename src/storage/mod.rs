@@ -11,6 +11,7 @@
 mod blob;
 mod error;
 mod fs;
+mod guarded_bucket;
 mod s3;
 mod staged;
 mod staging;

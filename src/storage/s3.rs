@@ -16,13 +16,15 @@ use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
 use object_store::path::Path;
 use object_store::{
-    GetOptions, GetRange, GetResult, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
+    ClientOptions, GetOptions, GetRange, GetResult, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
     PutOptions, PutPayload, RetryConfig,
 };
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
 use super::error::{Result, StorageError};
+use super::guarded_bucket::GuardedBucket;
+use crate::breaker::Breaker;
 use super::{Blob, BlobBytes, ListedBlob, Location, Source, Staged, WHOLE_READ_MAX_BYTES, Wanted};
 use crate::config::S3Settings;
 use crate::media::{InvalidName, StoredName};
@@ -64,18 +66,24 @@ impl S3Blobs {
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&settings.bucket)
             .with_region(&settings.region)
-            .with_allow_http(settings.allow_http)
             // Native S3 conditional writes: `PutMode::Create` sends `If-None-Match: *`.
             .with_conditional_put(S3ConditionalPut::ETagMatch)
             // `copy_if_not_exists`: a one-part multipart copy completed with `If-None-Match: *`.
             .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
-            // A download waits on these; the default (10 retries over 3 minutes) would hold a
-            // request far longer than any client waits.
+            // A request waits on these; the defaults (10 retries over 3 minutes, 30 s a request)
+            // would hold a client far longer than it waits. One retry, within the timeout.
             .with_retry(RetryConfig {
-                max_retries: 3,
-                retry_timeout: Duration::from_secs(20),
+                max_retries: 1,
+                retry_timeout: settings.timeout,
                 ..RetryConfig::default()
-            });
+            })
+            // These options replace the builder's own, so `allow_http` goes here too.
+            .with_client_options(
+                ClientOptions::new()
+                    .with_allow_http(settings.allow_http)
+                    .with_timeout(settings.timeout)
+                    .with_connect_timeout(settings.timeout),
+            );
         if let Some(endpoint) = &settings.endpoint {
             builder = builder.with_endpoint(endpoint);
         }
@@ -86,11 +94,13 @@ impl S3Blobs {
         }
         let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
         let prefix = Path::parse(&settings.prefix).map_err(object_store::Error::from)?;
+        let store = match layer {
+            Some(wrap) => wrap(store),
+            None => store,
+        };
+        let breaker = Arc::new(Breaker::new("bucket", 3, Duration::from_secs(2)));
         Ok(Self {
-            store: match layer {
-                Some(wrap) => wrap(store),
-                None => store,
-            },
+            store: Arc::new(GuardedBucket::new(store, breaker)),
             bucket: settings.bucket.clone(),
             prefix,
             part_memory: Arc::new(Semaphore::new(PARTS_IN_MEMORY)),

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 /// Each top-level module and the modules of this crate it may import.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("media", &[]),
+    ("breaker", &[]),
     ("config", &["media"]),
-    ("db", &["media", "config"]),
-    ("storage", &["media", "config"]),
+    ("db", &["media", "config", "breaker"]),
+    ("storage", &["media", "config", "breaker"]),
     ("ingest", &["media", "config", "db", "storage"]),
     ("lifecycle", &["media", "config", "db", "storage"]),
     ("verify", &["media", "config", "db", "storage"]),

@@ -1,0 +1,128 @@
+//! Every call to the database bounded in time and behind a circuit breaker, so that a database
+//! that is down or hanging costs a request at most the timeout, and after repeated failures
+//! nothing at all: calls fail at once with [`DbError::Unavailable`] until a probe succeeds.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{DbError, MapError, MediaRecord, MediaRepo};
+use crate::breaker::Breaker;
+use crate::media::{MapItem, StoredName};
+
+pub struct Guarded {
+    records: Box<dyn MediaRepo>,
+    timeout: Duration,
+    breaker: Breaker,
+}
+
+impl Guarded {
+    pub fn new(records: Box<dyn MediaRepo>, timeout: Duration, breaker: Breaker) -> Self {
+        Self {
+            records,
+            timeout,
+            breaker,
+        }
+    }
+
+    /// Runs `call` if the breaker allows it, within the timeout, and tells the breaker how the
+    /// database answered.
+    async fn guard<T, E>(&self, call: impl Future<Output = Result<T, E>>) -> Result<T, E>
+    where
+        E: From<DbError> + AsDbError,
+    {
+        self.breaker
+            .allow(Instant::now())
+            .map_err(|open| E::from(DbError::Unavailable(open)))?;
+        let result = match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(E::from(DbError::Timeout(self.timeout))),
+        };
+        match result.as_ref().err().and_then(AsDbError::as_db_error) {
+            Some(e) if e.is_unavailable() => self.breaker.failed(Instant::now()),
+            _ => self.breaker.succeeded(),
+        }
+        result
+    }
+}
+
+/// The database error inside an error, if any, to judge whether the database is down.
+pub trait AsDbError {
+    fn as_db_error(&self) -> Option<&DbError>;
+}
+
+impl AsDbError for DbError {
+    fn as_db_error(&self) -> Option<&DbError> {
+        Some(self)
+    }
+}
+
+impl AsDbError for MapError {
+    fn as_db_error(&self) -> Option<&DbError> {
+        match self {
+            MapError::Db(e) => Some(e),
+            MapError::Refused(_) => None,
+        }
+    }
+}
+
+#[async_trait]
+impl MediaRepo for Guarded {
+    async fn migrate(&self) -> Result<(), DbError> {
+        // Migrations may take long; they run at start-up, before any request.
+        self.records.migrate().await
+    }
+
+    fn connections_in_use(&self) -> u32 {
+        self.records.connections_in_use()
+    }
+
+    async fn ping(&self) -> Result<(), DbError> {
+        self.guard(self.records.ping()).await
+    }
+
+    async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError> {
+        self.guard(self.records.insert_all(records)).await
+    }
+
+    async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
+        self.guard(self.records.find(id)).await
+    }
+
+    async fn name_of(&self, id: Uuid) -> Result<Option<StoredName>, DbError> {
+        self.guard(self.records.name_of(id)).await
+    }
+
+    async fn map(
+        &self,
+        owner: &str,
+        items: &[MapItem],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MediaRecord>, MapError> {
+        self.guard(self.records.map(owner, items, now)).await
+    }
+
+    async fn delete(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
+        self.guard(self.records.delete(id)).await
+    }
+
+    async fn delete_unmapped_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<MediaRecord>, DbError> {
+        self.guard(self.records.delete_unmapped_before(cutoff, limit))
+            .await
+    }
+
+    async fn existing_names(&self, names: &[String]) -> Result<Vec<String>, DbError> {
+        self.guard(self.records.existing_names(names)).await
+    }
+
+    async fn names_after(&self, after: &str, limit: i64) -> Result<Vec<String>, DbError> {
+        self.guard(self.records.names_after(after, limit)).await
+    }
+}
