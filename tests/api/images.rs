@@ -65,7 +65,7 @@ pub fn png_bomb_header() -> Vec<u8> {
     bytes
 }
 
-fn push_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+pub fn push_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
     out.extend_from_slice(kind);
     out.extend_from_slice(data);
@@ -98,4 +98,145 @@ pub const OVER_ONE_S3_PART: usize = 5 * 1024 * 1024 + 4321;
 /// from the wrong offset (a part boundary, a range) shows.
 pub fn large_png(len: usize) -> Vec<u8> {
     png_padded(len, |i| (i % 251) as u8)
+}
+
+/// `count` frames of `width` x `height`, each different from the one before.
+pub fn frames(count: u32, width: u32, height: u32) -> Vec<image::RgbaImage> {
+    (0..count)
+        .map(|i| {
+            image::RgbaImage::from_fn(width, height, |x, y| {
+                let on = (x + y + i) % 4 == 0;
+                image::Rgba(if on {
+                    [255, 40, 0, 255]
+                } else {
+                    [0, 0, 90, 255]
+                })
+            })
+        })
+        .collect()
+}
+
+/// An animated GIF of `frames`, 70 ms each, played `loops` times more (0: forever).
+pub fn animated_gif(frames: &[image::RgbaImage], loops: u16) -> Vec<u8> {
+    use image::codecs::gif::{GifEncoder, Repeat};
+    let mut out = Vec::new();
+    {
+        let mut encoder = GifEncoder::new(&mut out);
+        let repeat = match loops {
+            0 => Repeat::Infinite,
+            n => Repeat::Finite(n),
+        };
+        encoder.set_repeat(repeat).unwrap();
+        let delay = image::Delay::from_numer_denom_ms(70, 1);
+        encoder
+            .encode_frames(
+                frames
+                    .iter()
+                    .map(|f| image::Frame::from_parts(f.clone(), 0, 0, delay)),
+            )
+            .expect("encoding a GIF animation");
+    }
+    out
+}
+
+/// An animated WebP of `frames` (lossless, 70 ms each), played `loops` times (0: forever),
+/// built by hand: `image` encodes one VP8L frame at a time, not animations.
+pub fn animated_webp(frames: &[image::RgbaImage], loops: u16) -> Vec<u8> {
+    let (width, height) = frames[0].dimensions();
+    let u24 = |v: u32| v.to_le_bytes()[..3].to_vec();
+    let mut vp8x = vec![0x10 | 0x02, 0, 0, 0]; // alpha, animation
+    vp8x.extend(u24(width - 1));
+    vp8x.extend(u24(height - 1));
+    let mut anim = 0u32.to_le_bytes().to_vec(); // background colour
+    anim.extend_from_slice(&loops.to_le_bytes());
+    let mut body = b"WEBP".to_vec();
+    riff_chunk(&mut body, b"VP8X", &vp8x);
+    riff_chunk(&mut body, b"ANIM", &anim);
+    for frame in frames {
+        let mut anmf = [u24(0), u24(0), u24(width - 1), u24(height - 1), u24(70)].concat();
+        anmf.push(0b10); // do not blend, do not dispose
+        anmf.extend(vp8l_chunk(frame));
+        riff_chunk(&mut body, b"ANMF", &anmf);
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend(body);
+    out
+}
+
+fn riff_chunk(out: &mut Vec<u8>, fourcc: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(fourcc);
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        out.push(0);
+    }
+}
+
+/// The VP8L chunk (header, data, padding) of `frame` encoded as a simple lossless WebP.
+fn vp8l_chunk(frame: &image::RgbaImage) -> Vec<u8> {
+    let mut webp = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
+        .encode(
+            frame.as_raw(),
+            frame.width(),
+            frame.height(),
+            image::ExtendedColorType::Rgba8,
+        )
+        .unwrap();
+    assert_eq!(&webp[12..16], b"VP8L", "a simple lossless WebP");
+    webp.split_off(12)
+}
+
+/// An animated PNG of `frames` (70 ms each), played `plays` times (0: forever), built by hand:
+/// each frame's image data from `image`'s encoder, the first as `IDAT`, the rest as `fdAT`.
+pub fn animated_png(frames: &[image::RgbaImage], plays: u32) -> Vec<u8> {
+    let (width, height) = frames[0].dimensions();
+    let mut ihdr = [width.to_be_bytes(), height.to_be_bytes()].concat();
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit RGBA
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    push_chunk(&mut out, b"IHDR", &ihdr);
+    let actl = [(frames.len() as u32).to_be_bytes(), plays.to_be_bytes()].concat();
+    push_chunk(&mut out, b"acTL", &actl);
+    let mut sequence = 0u32;
+    for (i, frame) in frames.iter().enumerate() {
+        let mut fctl = sequence.to_be_bytes().to_vec();
+        for v in [width, height, 0, 0] {
+            fctl.extend_from_slice(&v.to_be_bytes());
+        }
+        fctl.extend_from_slice(&[0, 7, 0, 100, 0, 0]); // 7/100 s, no dispose, source
+        push_chunk(&mut out, b"fcTL", &fctl);
+        sequence += 1;
+        let data = image_data(frame);
+        if i == 0 {
+            push_chunk(&mut out, b"IDAT", &data);
+        } else {
+            push_chunk(
+                &mut out,
+                b"fdAT",
+                &[&sequence.to_be_bytes()[..], &data].concat(),
+            );
+            sequence += 1;
+        }
+    }
+    push_chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// The concatenated `IDAT` payloads of `frame` encoded as an RGBA PNG.
+fn image_data(frame: &image::RgbaImage) -> Vec<u8> {
+    let mut png = Vec::new();
+    frame
+        .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+        .unwrap();
+    let mut data = Vec::new();
+    let mut at = 8;
+    while at < png.len() {
+        let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+        if &png[at + 4..at + 8] == b"IDAT" {
+            data.extend_from_slice(&png[at + 8..at + 8 + len]);
+        }
+        at += 12 + len;
+    }
+    data
 }

@@ -5,6 +5,8 @@
 mod bucket;
 mod helpers;
 mod images;
+mod metadata_fixtures;
+mod privacy;
 
 mod cors;
 mod download;

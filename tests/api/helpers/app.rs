@@ -83,6 +83,11 @@ async fn test_settings(stack: Stack) -> (Settings, Option<String>, tempfile::Tem
 /// The real `mediastore serve` on `stack`, as a process of its own: nothing it measures or
 /// caches is shared with the other tests of this binary.
 pub async fn spawn_process(stack: Stack) -> TestApp {
+    spawn_process_with(stack, &[]).await
+}
+
+/// [`spawn_process`] with more environment variables for `mediastore serve`.
+pub async fn spawn_process_with(stack: Stack, env: &[(&str, &str)]) -> TestApp {
     let (settings, postgres_db, dir) = test_settings(stack).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|free| free.local_addr())
@@ -98,6 +103,7 @@ pub async fn spawn_process(stack: Stack) -> TestApp {
         .args(["serve"])
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("MEDIA_API_KEY", API_KEY)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("starting mediastore serve");
@@ -151,6 +157,11 @@ impl TestApp {
         let address = serve(&settings).await;
         // The first app owns (and drops) the database.
         TestApp::new(address, settings, self.stack.db, None, dir)
+    }
+
+    /// The process id of the real binary, when the app is one ([`spawn_process`]).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(|p| p.id())
     }
 
     /// Runs the real `mediastore` binary against this app's database and store.

@@ -68,6 +68,28 @@ impl TestApp {
         self.scalar(sql, Some(id)).await
     }
 
+    /// What the record says stripping learnt: orientation, frames (0 for none) and whether
+    /// the stored bytes are stripped, straight from the database.
+    pub async fn record_stripping(&self, id: uuid::Uuid) -> (i32, i32, bool) {
+        let sqls: [&'static str; 3] = match self.stack.db {
+            Db::Sqlite => [
+                "SELECT orientation FROM media WHERE id = ?",
+                "SELECT COALESCE(frames, 0) FROM media WHERE id = ?",
+                "SELECT CAST(metadata_stripped AS INTEGER) FROM media WHERE id = ?",
+            ],
+            Db::Postgres => [
+                "SELECT orientation FROM media WHERE id = $1",
+                "SELECT COALESCE(frames, 0) FROM media WHERE id = $1",
+                "SELECT CAST(metadata_stripped AS INTEGER) FROM media WHERE id = $1",
+            ],
+        };
+        let mut values = [0; 3];
+        for (value, sql) in values.iter_mut().zip(sqls) {
+            *value = self.scalar(sql, Some(id)).await.expect("the record");
+        }
+        (values[0], values[1], values[2] == 1)
+    }
+
     /// The first column of the first row of `sql`, with `id` bound if given.
     async fn scalar<T>(&self, sql: &'static str, id: Option<uuid::Uuid>) -> Option<T>
     where
