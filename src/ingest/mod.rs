@@ -175,7 +175,8 @@ where
         format,
         dimensions: dimensions.displayed(outcome.orientation),
         orientation: outcome.orientation,
-        frames: outcome.frames,
+        // One frame is a still image, whatever the container could hold.
+        frames: outcome.frames.filter(|&frames| frames > 1),
         metadata_stripped,
         original_name: original_name.filter(|n| !n.is_empty()),
     })

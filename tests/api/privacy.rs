@@ -4,6 +4,7 @@
 mod animation;
 mod hostile;
 mod memory;
+mod still;
 mod stored_bytes;
 
 use image::ImageFormat;
