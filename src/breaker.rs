@@ -21,8 +21,12 @@ pub struct Breaker {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+    },
     /// One probe is in flight; everyone else still fails fast.
     HalfOpen,
 }
@@ -106,9 +110,17 @@ impl Breaker {
         *state = next;
         if was != std::mem::discriminant(&next) {
             match next {
-                State::Closed { .. } => tracing::info!(dependency = self.dependency, "breaker closed: the dependency answers again"),
-                State::Open { .. } => tracing::warn!(dependency = self.dependency, open_for = ?self.open_for, "breaker open: calls fail at once"),
-                State::HalfOpen => tracing::info!(dependency = self.dependency, "breaker half-open: one probe goes through"),
+                State::Closed { .. } => tracing::info!(
+                    dependency = self.dependency,
+                    "breaker closed: the dependency answers again"
+                ),
+                State::Open { .. } => {
+                    tracing::warn!(dependency = self.dependency, open_for = ?self.open_for, "breaker open: calls fail at once")
+                }
+                State::HalfOpen => tracing::info!(
+                    dependency = self.dependency,
+                    "breaker half-open: one probe goes through"
+                ),
             }
             self.publish(next);
         }
@@ -136,7 +148,10 @@ mod tests {
         let t0 = Instant::now();
         for _ in 0..2 {
             breaker.failed(t0);
-            assert!(breaker.allow(t0).is_ok(), "below the threshold it stays closed");
+            assert!(
+                breaker.allow(t0).is_ok(),
+                "below the threshold it stays closed"
+            );
         }
         breaker.failed(t0);
         let refused = breaker.allow(t0 + Duration::from_millis(500)).unwrap_err();

@@ -27,10 +27,10 @@ pub struct Settings {
     /// Connections in the database pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
-    /// The longest a database call may take, waiting for a connection included, in seconds;
-    /// then `503 unavailable`.
+    /// The longest a PostgreSQL call may take, waiting for a connection included, in seconds;
+    /// then `503 unavailable`. (SQLite calls wait up to 10 s for its write lock.)
     #[arg(long = "database-timeout-secs", env = "DATABASE_TIMEOUT_SECS",
-        value_name = "DATABASE_TIMEOUT_SECS", default_value = "3", value_parser = parse::seconds)]
+        value_name = "DATABASE_TIMEOUT_SECS", default_value = "5", value_parser = parse::seconds)]
     pub database_timeout: Duration,
     /// The longest each readiness check (database, blob store) may take, in seconds.
     #[arg(long = "readiness-timeout-secs", env = "READINESS_TIMEOUT_SECS",

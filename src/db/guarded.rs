@@ -42,10 +42,21 @@ impl Guarded {
             Err(_) => Err(E::from(DbError::Timeout(self.timeout))),
         };
         match result.as_ref().err().and_then(AsDbError::as_db_error) {
-            Some(e) if e.is_unavailable() => self.breaker.failed(Instant::now()),
+            Some(e) if e.is_unavailable() && !self.is_contention(e) => {
+                self.breaker.failed(Instant::now())
+            }
             _ => self.breaker.succeeded(),
         }
         result
+    }
+}
+
+impl Guarded {
+    /// No connection came free in time while others were busy: the database is slow or
+    /// overloaded, not down, so the breaker does not count it (the client still gets a 503).
+    fn is_contention(&self, e: &DbError) -> bool {
+        matches!(e, DbError::Sqlx(sqlx::Error::PoolTimedOut))
+            && self.records.connections_in_use() > 0
     }
 }
 

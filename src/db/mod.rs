@@ -206,6 +206,9 @@ pub fn recorded_names(
     })
 }
 
+/// How long a SQLite call waits for the write lock, which one writer at a time holds.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How the service talks to its database.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -221,7 +224,7 @@ impl PoolOptions {
     pub fn new(max_connections: u32) -> Self {
         Self {
             max_connections,
-            timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(5),
             breaker_threshold: 3,
             breaker_open: Duration::from_secs(2),
         }
@@ -235,17 +238,21 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn MediaRep
 
 /// Opens the database `url` names: the pool, every call bounded and behind a breaker, and the
 /// name cache in front (so downloads by id already seen keep working while it is down).
-pub async fn connect_with(
-    url: &str,
-    options: &PoolOptions,
-) -> Result<Arc<dyn MediaRepo>, DbError> {
+pub async fn connect_with(url: &str, options: &PoolOptions) -> Result<Arc<dyn MediaRepo>, DbError> {
     let repo: Box<dyn MediaRepo> = if url.starts_with("sqlite:") {
         Box::new(SqliteRepo::connect(url, options).await?)
     } else {
         Box::new(PostgresRepo::connect(url, options).await?)
     };
     let breaker = Breaker::new("database", options.breaker_threshold, options.breaker_open);
-    let guarded = Guarded::new(repo, options.timeout, breaker);
+    // SQLite is a file of this process: a call that takes long waits for the write lock (its
+    // busy timeout), it is never "down", so its calls are only bounded against a hang.
+    let timeout = if url.starts_with("sqlite:") {
+        options.timeout.max(SQLITE_BUSY_TIMEOUT) + SQLITE_BUSY_TIMEOUT
+    } else {
+        options.timeout
+    };
+    let guarded = Guarded::new(repo, timeout, breaker);
     Ok(Arc::new(CachedNames::new(Box::new(guarded))))
 }
 

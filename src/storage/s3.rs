@@ -16,16 +16,16 @@ use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
 use object_store::path::Path;
 use object_store::{
-    ClientOptions, GetOptions, GetRange, GetResult, MultipartUpload, ObjectStore, ObjectStoreExt, PutMode,
-    PutOptions, PutPayload, RetryConfig,
+    ClientOptions, GetOptions, GetRange, GetResult, MultipartUpload, ObjectStore, ObjectStoreExt,
+    PutMode, PutOptions, PutPayload, RetryConfig,
 };
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
 use super::error::{Result, StorageError};
 use super::guarded_bucket::GuardedBucket;
-use crate::breaker::Breaker;
 use super::{Blob, BlobBytes, ListedBlob, Location, Source, Staged, WHOLE_READ_MAX_BYTES, Wanted};
+use crate::breaker::Breaker;
 use crate::config::S3Settings;
 use crate::media::{InvalidName, StoredName};
 

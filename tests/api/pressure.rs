@@ -47,7 +47,9 @@ fn controlled_upload(
 async fn with_one_slot_a_second_upload_waits_and_one_that_waits_too_long_gets_503() {
     let app = spawn_app_with(Stack::SQLITE_FS, |s| {
         s.max_concurrent_uploads = 1;
-        s.upload_queue_timeout = Duration::from_secs(1);
+        // Long enough that the waiting upload below gets the slot even on a loaded machine
+        // (the first upload must finish within it), short enough to keep the test quick.
+        s.upload_queue_timeout = Duration::from_secs(3);
     })
     .await;
     let file = images::png(64, 64);
@@ -62,7 +64,7 @@ async fn with_one_slot_a_second_upload_waits_and_one_that_waits_too_long_gets_50
     .await;
 
     let refused = app.post_upload(images::png(2, 2), "refused.png").await;
-    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(refused.headers()["retry-after"], "3");
     assert_problem(refused, 503, "overloaded").await;
 
     let waiting = tokio::spawn({
