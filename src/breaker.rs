@@ -91,7 +91,8 @@ impl Breaker {
         self.change(&mut state, next);
     }
 
-    pub fn is_open(&self) -> bool {
+    #[cfg(test)]
+    fn is_open(&self) -> bool {
         !matches!(
             *self.state.lock().expect("breaker lock"),
             State::Closed { .. }

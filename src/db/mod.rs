@@ -209,6 +209,11 @@ pub fn recorded_names(
 /// How long a SQLite call waits for the write lock, which one writer at a time holds.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a SQLite call waits for the write lock (and for a pooled connection).
+fn sqlite_wait(options: &PoolOptions) -> Duration {
+    SQLITE_BUSY_TIMEOUT.max(options.timeout)
+}
+
 /// How the service talks to its database.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -248,7 +253,7 @@ pub async fn connect_with(url: &str, options: &PoolOptions) -> Result<Arc<dyn Me
     // SQLite is a file of this process: a call that takes long waits for the write lock (its
     // busy timeout), it is never "down", so its calls are only bounded against a hang.
     let timeout = if url.starts_with("sqlite:") {
-        options.timeout.max(SQLITE_BUSY_TIMEOUT) + SQLITE_BUSY_TIMEOUT
+        sqlite_wait(options) * 2
     } else {
         options.timeout
     };

@@ -28,7 +28,7 @@ impl SqliteRepo {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: an acknowledged upload survives power loss, not only a crash of the process.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(super::SQLITE_BUSY_TIMEOUT.max(pool.timeout));
+            .busy_timeout(super::sqlite_wait(pool));
         if let Some(dir) = options
             .get_filename()
             .parent()
@@ -41,7 +41,7 @@ impl SqliteRepo {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(pool.max_connections)
-            .acquire_timeout(super::SQLITE_BUSY_TIMEOUT.max(pool.timeout))
+            .acquire_timeout(super::sqlite_wait(pool))
             .connect_with(options)
             .await?;
         Ok(Self { pool })

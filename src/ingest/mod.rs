@@ -153,13 +153,12 @@ where
     let (staged, (dimensions, rehashed)) = staged
         .finish_checked(move |file| {
             let dimensions = dimensions_within(file, &limits)?;
-            let (width, height) = (dimensions.width, dimensions.height);
             if let Some(frames) = outcome.frames
                 && !limits.allows_frames(frames.into(), dimensions)
             {
                 return Err(IngestError::TooManyFrames {
                     frames: frames.into(),
-                    dimensions: Dimensions { width, height },
+                    dimensions,
                     max_frames: limits.max_animation_frames,
                     max_pixels: limits.max_image_pixels.saturating_mul(20),
                 });
@@ -220,7 +219,8 @@ impl Stored {
         if self.strip {
             filter.push_bytes(chunk, &mut self.out)?;
         } else {
-            filter.push(&chunk, &mut Vec::new())?;
+            // The filter only reads here: it slices the chunk, and its output is dropped.
+            filter.push_bytes(chunk.clone(), &mut Vec::new())?;
             self.out.push(chunk);
         }
         self.append(staged).await
