@@ -1,6 +1,13 @@
-//! Every call to the database bounded in time and behind a circuit breaker, so that a database
-//! that is down or hanging costs a request at most the timeout, and after repeated failures
-//! nothing at all: calls fail at once with [`DbError::Unavailable`] until a probe succeeds.
+//! What stands in front of either database:
+//!
+//! - every call bounded in time and behind a circuit breaker, so that a database that is down
+//!   or hanging costs a request at most the timeout, and after repeated failures nothing at
+//!   all: calls fail at once with [`DbError::Unavailable`] until a probe succeeds;
+//! - the id → stored name cache. A record's name never changes, so after the first lookup of
+//!   an id, downloads by id skip the database (and keep working while it is down). Every delete
+//!   on this instance (the API's and the sweeper's) goes through here and forgets the id; on
+//!   another instance a stale entry only names a removed blob, which answers `404` all the
+//!   same.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -13,10 +20,14 @@ use super::{DbError, MapError, MediaRecord, MediaRepo};
 use crate::breaker::Breaker;
 use crate::media::{MapItem, StoredName};
 
+/// About 120 bytes a cached name, so at most about 12 MB.
+const CACHED_NAMES: usize = 100_000;
+
 pub struct Guarded {
     records: Box<dyn MediaRepo>,
     timeout: Duration,
     breaker: Breaker,
+    names: quick_cache::sync::Cache<Uuid, StoredName>,
 }
 
 impl Guarded {
@@ -25,6 +36,7 @@ impl Guarded {
             records,
             timeout,
             breaker,
+            names: quick_cache::sync::Cache::new(CACHED_NAMES),
         }
     }
 
@@ -104,7 +116,14 @@ impl MediaRepo for Guarded {
     }
 
     async fn name_of(&self, id: Uuid) -> Result<Option<StoredName>, DbError> {
-        self.guard(self.records.name_of(id)).await
+        if let Some(name) = self.names.get(&id) {
+            return Ok(Some(name));
+        }
+        let name = self.guard(self.records.name_of(id)).await?;
+        if let Some(name) = &name {
+            self.names.insert(id, name.clone());
+        }
+        Ok(name)
     }
 
     async fn map(
@@ -117,7 +136,9 @@ impl MediaRepo for Guarded {
     }
 
     async fn delete(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
-        self.guard(self.records.delete(id)).await
+        let deleted = self.guard(self.records.delete(id)).await?;
+        self.names.remove(&id);
+        Ok(deleted)
     }
 
     async fn delete_unmapped_before(
@@ -125,8 +146,13 @@ impl MediaRepo for Guarded {
         cutoff: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<MediaRecord>, DbError> {
-        self.guard(self.records.delete_unmapped_before(cutoff, limit))
-            .await
+        let expired = self
+            .guard(self.records.delete_unmapped_before(cutoff, limit))
+            .await?;
+        for record in &expired {
+            self.names.remove(&record.id);
+        }
+        Ok(expired)
     }
 
     async fn existing_names(&self, names: &[String]) -> Result<Vec<String>, DbError> {

@@ -1,7 +1,7 @@
-//! Records. One [`MediaRepo`] trait, one implementation per database, and a cache of id →
-//! stored name in front of both; every SQL string lives in this module's files.
+//! Records. One [`MediaRepo`] trait, one implementation per database, and [`Guarded`] in
+//! front of both (timeouts, a circuit breaker, the id → stored name cache); every SQL string
+//! lives in this module's files.
 
-mod cached;
 mod guarded;
 mod postgres;
 mod sql;
@@ -19,7 +19,6 @@ use crate::media::{MapItem, MapRefusal, Mappable, Metadata, StoredName};
 
 use crate::breaker::{Breaker, Open};
 
-pub use cached::CachedNames;
 pub use guarded::Guarded;
 pub use postgres::PostgresRepo;
 pub use sqlite::SqliteRepo;
@@ -258,7 +257,7 @@ pub async fn connect_with(url: &str, options: &PoolOptions) -> Result<Arc<dyn Me
         options.timeout
     };
     let guarded = Guarded::new(repo, timeout, breaker);
-    Ok(Arc::new(CachedNames::new(Box::new(guarded))))
+    Ok(Arc::new(guarded))
 }
 
 /// Applies the mapping rules to the records read in the mapping's transaction.
