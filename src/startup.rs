@@ -26,6 +26,9 @@ impl Application {
     /// `settings.bind_addr` (port 0 picks a free port; see [`Application::port`]).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         use anyhow::Context as _;
+        // First, so that what the database and the store publish as they start (the breakers'
+        // states) is recorded.
+        http::metrics::recorder();
         let pool = db::PoolOptions {
             timeout: settings.database_timeout,
             ..db::PoolOptions::new(settings.database_max_connections)
@@ -51,7 +54,6 @@ impl Application {
                 settings.sweep_interval,
             );
         }
-        http::metrics::recorder();
         let bind_addr = settings.bind_addr;
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let state = web::Data::new(AppState::new(settings, repo, blobs));

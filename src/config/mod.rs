@@ -30,7 +30,7 @@ pub struct Settings {
     /// The longest a PostgreSQL call may take, waiting for a connection included, in seconds;
     /// then `503 unavailable`. (SQLite calls wait up to 10 s for its write lock.)
     #[arg(long = "database-timeout-secs", env = "DATABASE_TIMEOUT_SECS",
-        value_name = "DATABASE_TIMEOUT_SECS", default_value = "5", value_parser = parse::seconds)]
+        value_name = "DATABASE_TIMEOUT_SECS", default_value = "3", value_parser = parse::seconds)]
     pub database_timeout: Duration,
     /// The longest each readiness check (database, blob store) may take, in seconds.
     #[arg(long = "readiness-timeout-secs", env = "READINESS_TIMEOUT_SECS",

@@ -10,6 +10,7 @@
 //!   same.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -28,6 +29,10 @@ pub struct Guarded {
     timeout: Duration,
     breaker: Breaker,
     names: quick_cache::sync::Cache<Uuid, StoredName>,
+    /// When a call last succeeded, in milliseconds since `epoch`: a pool timeout while others
+    /// succeed is contention, not an outage.
+    epoch: Instant,
+    last_success_ms: AtomicU64,
 }
 
 impl Guarded {
@@ -37,6 +42,8 @@ impl Guarded {
             timeout,
             breaker,
             names: quick_cache::sync::Cache::new(CACHED_NAMES),
+            epoch: Instant::now(),
+            last_success_ms: AtomicU64::new(0),
         }
     }
 
@@ -46,29 +53,39 @@ impl Guarded {
     where
         E: From<DbError> + AsDbError,
     {
+        let started = Instant::now();
         self.breaker
-            .allow(Instant::now())
+            .allow(started)
             .map_err(|open| E::from(DbError::Unavailable(open)))?;
         let result = match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(E::from(DbError::Timeout(self.timeout))),
         };
         match result.as_ref().err().and_then(AsDbError::as_db_error) {
-            Some(e) if e.is_unavailable() && !self.is_contention(e) => {
+            Some(e) if e.is_unavailable() && !self.is_contention(e, started) => {
                 self.breaker.failed(Instant::now())
             }
-            _ => self.breaker.succeeded(),
+            Some(e) if e.is_unavailable() => {}
+            _ => {
+                self.breaker.succeeded();
+                self.last_success_ms
+                    .fetch_max(self.millis_since_epoch(Instant::now()), Ordering::Relaxed);
+            }
         }
         result
     }
-}
 
-impl Guarded {
-    /// No connection came free in time while others were busy: the database is slow or
-    /// overloaded, not down, so the breaker does not count it (the client still gets a 503).
-    fn is_contention(&self, e: &DbError) -> bool {
+    /// No connection came free in time, while other calls went through: the database is busy,
+    /// not down, so the breaker does not count it (the client still gets a 503). A connection
+    /// stuck on a hanging database is busy too, so "in use" alone would not tell.
+    fn is_contention(&self, e: &DbError, call_started: Instant) -> bool {
         matches!(e, DbError::Sqlx(sqlx::Error::PoolTimedOut))
-            && self.records.connections_in_use() > 0
+            && self.last_success_ms.load(Ordering::Relaxed) >= self.millis_since_epoch(call_started)
+    }
+
+    fn millis_since_epoch(&self, at: Instant) -> u64 {
+        // Never 0, which stands for "no success yet".
+        at.duration_since(self.epoch).as_millis() as u64 + 1
     }
 }
 

@@ -112,6 +112,22 @@ impl DbError {
         }
     }
 
+    /// Whether the database refused the call for breaking a constraint (a unique key, a
+    /// foreign key, a check): the request conflicts with what is stored, it is not a bug.
+    pub fn is_conflict(&self) -> bool {
+        use sqlx::error::ErrorKind;
+        let Self::Sqlx(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        matches!(
+            db.kind(),
+            ErrorKind::UniqueViolation
+                | ErrorKind::ForeignKeyViolation
+                | ErrorKind::NotNullViolation
+                | ErrorKind::CheckViolation
+        )
+    }
+
     /// How long a client should wait before trying again, when the database is down.
     pub fn retry_after(&self) -> Duration {
         match self {
@@ -228,7 +244,9 @@ impl PoolOptions {
     pub fn new(max_connections: u32) -> Self {
         Self {
             max_connections,
-            timeout: Duration::from_secs(5),
+            // Under the 5 s that a request may wait on a dead dependency, with room for the
+            // rest of the request.
+            timeout: Duration::from_secs(3),
             breaker_threshold: 3,
             breaker_open: Duration::from_secs(2),
         }
