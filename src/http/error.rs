@@ -207,6 +207,13 @@ impl From<DbError> for ApiError {
             tracing::warn!(error = %Chain(&e), "database unavailable");
             return Self::unavailable("the database is unavailable", e.retry_after());
         }
+        if e.is_conflict() {
+            tracing::warn!(error = %Chain(&e), "database refused a conflicting write");
+            return Self::new(
+                ErrorCode::Conflict,
+                "the request conflicts with a stored record; nothing was changed",
+            );
+        }
         Self::internal("database", &e)
     }
 }

@@ -1,7 +1,12 @@
 //! Every error, including routing and extractor errors, is problem+json.
 
+use mediastore::http::{ApiError, ErrorCode};
+
 use crate::helpers::{Stack, assert_problem, sha1_hex, spawn_app};
 use crate::images;
+use crate::matrix;
+
+matrix!(dbs = [sqlite, postgres], stores = [fs]; a_write_that_breaks_a_constraint_is_a_409_conflict_not_a_500);
 
 #[tokio::test]
 async fn an_unknown_route_is_a_404_problem() {
@@ -76,4 +81,21 @@ async fn errors_carry_a_request_id_and_no_internals() {
     }
     std::fs::remove_file(&shard).unwrap(); // not a blob, and not one of the service's
     app.assert_nothing_kept().await;
+}
+
+/// No route can make the database refuse a write today (ids are random, names are unique by
+/// construction), so the test breaks the unique key past the API, on the real database, and
+/// checks what the API would answer.
+async fn a_write_that_breaks_a_constraint_is_a_409_conflict_not_a_500(stack: Stack) {
+    let app = spawn_app(stack).await;
+    let media = app.upload_ok(images::png(3, 3), "a.png").await;
+    let repo = app.repo(1).await;
+    let record = repo.find(media.id).await.unwrap().expect("the record");
+
+    let refused = repo.insert_all(&[record]).await.unwrap_err();
+
+    assert!(refused.is_conflict(), "{refused:?}");
+    assert!(!refused.is_unavailable(), "{refused:?}");
+    assert_eq!(ApiError::from(refused).code(), ErrorCode::Conflict);
+    assert_eq!(app.record_count().await, 1, "nothing was changed");
 }
