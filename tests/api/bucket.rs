@@ -16,9 +16,14 @@ pub struct TestBucket {
 impl TestBucket {
     /// Creates a bucket of its own; keys go under the `media` prefix, as in production.
     pub async fn create() -> Self {
+        Self::create_at(&endpoint()).await
+    }
+
+    /// [`create`](Self::create) on the S3-compatible server at `endpoint`.
+    pub async fn create_at(endpoint: &str) -> Self {
         let bucket = format!("test-{}", uuid::Uuid::new_v4().simple());
         let settings = S3Settings {
-            endpoint: Some(endpoint()),
+            endpoint: Some(endpoint.to_owned()),
             access_key_id: Some("test-key".into()),
             secret_access_key: Some("test-secret".into()),
             allow_http: true,
@@ -26,22 +31,31 @@ impl TestBucket {
             ..S3Settings::new(bucket)
         };
         let bucket = Self::existing(settings);
-        let created = bucket
-            .http
-            .put(bucket.url(""))
-            .send()
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "no S3-compatible server at {} ({e}); run tests/run, which starts one",
-                    endpoint()
-                )
-            });
+        bucket.put_bucket().await;
+        bucket
+    }
+
+    /// Creates this bucket on the server (again, after a restart of a server that keeps
+    /// everything in memory).
+    pub async fn put_bucket(&self) {
+        let created = self.http.put(self.url("")).send().await;
+        let created = created.unwrap_or_else(|e| {
+            panic!(
+                "no S3-compatible server at {} ({e}); run tests/run, which starts one",
+                self.endpoint()
+            )
+        });
         assert!(
             created.status().is_success(),
             "creating a bucket: {created:?}"
         );
-        bucket
+    }
+
+    fn endpoint(&self) -> &str {
+        self.settings
+            .endpoint
+            .as_deref()
+            .expect("a test bucket has an endpoint")
     }
 
     /// A bucket that is already there (or deliberately is not).
@@ -53,7 +67,7 @@ impl TestBucket {
     }
 
     fn url(&self, query: &str) -> String {
-        format!("{}/{}{query}", endpoint(), self.settings.bucket)
+        format!("{}/{}{query}", self.endpoint(), self.settings.bucket)
     }
 
     /// The `S3_*` variables for the `mediastore` binary.

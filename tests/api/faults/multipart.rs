@@ -1,6 +1,6 @@
-//! Faults between the service and a real S3-compatible server: the bucket's client is wrapped so
-//! that every multipart upload's second part fails. The upload must be aborted, and the bucket
-//! left with no object and no pending multipart upload.
+//! A multipart upload that fails half way, on the real S3-compatible server: the bucket's client
+//! is wrapped so that every multipart upload's second part fails. The upload must be aborted,
+//! and the bucket left with no object and no pending multipart upload.
 
 use std::fmt;
 use std::sync::Arc;

@@ -40,6 +40,19 @@ pub async fn spawn_app_with(stack: Stack, customize: impl FnOnce(&mut Settings))
     TestApp::new(address, settings, stack.db, postgres_db, dir)
 }
 
+/// Spawns the app on a PostgreSQL database the test owns (a cluster of its own, or a proxy in
+/// front of one), which it neither creates nor drops, with files in an upload directory.
+pub async fn spawn_app_on_postgres(
+    database_url: &str,
+    customize: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let (mut settings, _, dir) = test_settings(Stack::SQLITE_FS).await;
+    settings.database_url = database_url.to_owned();
+    customize(&mut settings);
+    let address = serve(&settings).await;
+    TestApp::new(address, settings, Db::Postgres, None, dir)
+}
+
 /// Builds the app on `settings` and serves it in the background; returns its address.
 async fn serve(settings: &Settings) -> String {
     let app = Application::build(settings.clone())
@@ -88,7 +101,22 @@ pub async fn spawn_process(stack: Stack) -> TestApp {
 
 /// [`spawn_process`] with more environment variables for `mediastore serve`.
 pub async fn spawn_process_with(stack: Stack, env: &[(&str, &str)]) -> TestApp {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|&(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    spawn_process_on(stack, |_| env).await
+}
+
+/// [`spawn_process`] with more environment variables, chosen knowing the test settings (to
+/// put a proxy in front of the app's database, say). The test's own view (`TestApp::settings`,
+/// its queries) stays on the test settings.
+pub async fn spawn_process_on(
+    stack: Stack,
+    env: impl FnOnce(&Settings) -> Vec<(String, String)>,
+) -> TestApp {
     let (settings, postgres_db, dir) = test_settings(stack).await;
+    let env = env(&settings);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|free| free.local_addr())
         .expect("a free port")
@@ -103,7 +131,7 @@ pub async fn spawn_process_with(stack: Stack, env: &[(&str, &str)]) -> TestApp {
         .args(["serve"])
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("MEDIA_API_KEY", API_KEY)
-        .envs(env.iter().copied())
+        .envs(env)
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("starting mediastore serve");
