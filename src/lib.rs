@@ -7,8 +7,8 @@
 //! startup                  builds the app: database, blob store, sweeper, HTTP server
 //! http                     the only layer that knows actix-web, HTTP and OpenAPI
 //! ingest, lifecycle,       the upload pipeline; expiry and orphans; the maintenance
-//!   verify, migrate_store,   commands and their output
-//!   commands
+//!   verify, migrate_store,   commands and their output; variants made and kept
+//!   commands, variants
 //! db, storage              records (SQLite, PostgreSQL) and blobs (directory, bucket)
 //! config                   settings, read from the environment
 //! media, breaker           pure rules: formats, names, dimensions, metadata, mapping;
@@ -29,4 +29,5 @@ pub mod migrate_store;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod variants;
 pub mod verify;

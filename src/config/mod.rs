@@ -11,9 +11,11 @@ use clap::{Args, FromArgMatches};
 mod limits;
 mod parse;
 mod storage;
+mod variants;
 
 pub use limits::Limits;
 pub use storage::{S3Settings, StorageKind, StorageSettings};
+pub use variants::VariantSettings;
 
 #[derive(Clone, Args)]
 pub struct Settings {
@@ -40,6 +42,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     #[command(flatten)]
     pub limits: Limits,
+    #[command(flatten)]
+    pub variants: VariantSettings,
     /// Bearer key of the platform backend for map and delete; unset, those routes answer 503.
     #[arg(long, env = "MEDIA_API_KEY", value_parser = parse::api_key, hide_env_values = true)]
     pub api_key: Option<ApiKey>,

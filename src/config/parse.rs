@@ -22,6 +22,14 @@ pub(super) fn at_least_one(raw: &str) -> Result<usize, String> {
     }
 }
 
+/// A variant width, 1 to 10000 pixels.
+pub(super) fn width(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse() {
+        Ok(n @ 1..=10_000) => Ok(n),
+        _ => Err("expected widths from 1 to 10000".into()),
+    }
+}
+
 pub(super) fn api_key(raw: &str) -> Result<ApiKey, String> {
     Ok(ApiKey::new(raw.trim()))
 }

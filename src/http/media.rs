@@ -66,7 +66,7 @@ pub async fn upload(
     let records = stored?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/media/{}", records[0].id)))
-        .json(MediaList::new(records)))
+        .json(MediaList::new(records, &state.settings.variants)))
 }
 
 /// Download a file by its id
@@ -136,7 +136,7 @@ async fn serve_by_id(state: &AppState, req: &HttpRequest, raw_id: &str) -> Resul
 pub async fn media_info(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
     let id = parse_id(&id)?;
     let record = state.repo.find(id).await?.ok_or_else(|| no_media(id))?;
-    Ok(HttpResponse::Ok().json(MediaJson::from(record)))
+    Ok(HttpResponse::Ok().json(MediaJson::new(record, &state.settings.variants)))
 }
 
 /// Map uploads to their owner
@@ -180,7 +180,7 @@ pub async fn map(
             ),
             MapError::Db(e) => e.into(),
         })?;
-    Ok(HttpResponse::Ok().json(MediaList::new(mapped)))
+    Ok(HttpResponse::Ok().json(MediaList::new(mapped, &state.settings.variants)))
 }
 
 /// Delete a file
@@ -219,11 +219,11 @@ pub async fn delete_media(
 }
 
 /// Ids are UUIDs; anything else cannot name a record, so it is simply not found.
-fn parse_id(raw: &str) -> Result<Uuid> {
+pub(super) fn parse_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no media has that id (ids are UUIDs)"))
 }
 
-fn no_media(id: Uuid) -> ApiError {
+pub(super) fn no_media(id: Uuid) -> ApiError {
     ApiError::not_found(format!("no media has the id {id}"))
 }
 

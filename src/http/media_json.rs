@@ -1,11 +1,14 @@
 //! The `Media` JSON object clients see: the record, its download URLs, and once mapped, its
 //! owner and generated metadata.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::config::VariantSettings;
 use crate::db::MediaRecord;
 use crate::media::Metadata;
 
@@ -46,6 +49,10 @@ pub struct MediaJson {
     /// Frames of an animated GIF, PNG or WebP; absent for still images.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames: Option<i32>,
+    /// Each preset and width variant to its URL by id (made on first request).
+    #[schema(example = json!({"card": "/v1/media/0b0e3d1c-5f1a-4c8e-9d7b-2a6f0c3e4b5a/variants/card",
+        "w320": "/v1/media/0b0e3d1c-5f1a-4c8e-9d7b-2a6f0c3e4b5a/variants/w320"}))]
+    pub variants: BTreeMap<String, String>,
 }
 
 /// Metadata generated when a file is mapped.
@@ -84,11 +91,19 @@ pub struct MediaList {
     pub files: Vec<MediaJson>,
 }
 
-impl From<MediaRecord> for MediaJson {
-    fn from(r: MediaRecord) -> Self {
+impl MediaJson {
+    /// The record as clients see it, with a URL for each variant `settings` offers.
+    pub fn new(r: MediaRecord, settings: &VariantSettings) -> Self {
+        let url = format!("/v1/media/{}", r.id);
+        let names = settings.presets.iter().map(|p| p.name.clone());
+        let widths = settings.widths.iter().map(|w| format!("w{w}"));
+        let variants = names
+            .chain(widths)
+            .map(|name| (name.clone(), format!("{url}/variants/{name}")))
+            .collect();
         Self {
-            url: format!("/v1/media/{}", r.id),
             file_url: format!("/v1/files/{}", r.name),
+            url,
             id: r.id,
             name: r.name,
             content_type: r.content_type,
@@ -103,14 +118,18 @@ impl From<MediaRecord> for MediaJson {
             metadata: r.metadata.map(|m| m.0.into()),
             orientation: r.orientation,
             frames: r.frames,
+            variants,
         }
     }
 }
 
 impl MediaList {
-    pub fn new(records: impl IntoIterator<Item = MediaRecord>) -> Self {
+    pub fn new(records: impl IntoIterator<Item = MediaRecord>, settings: &VariantSettings) -> Self {
         Self {
-            files: records.into_iter().map(MediaJson::from).collect(),
+            files: records
+                .into_iter()
+                .map(|r| MediaJson::new(r, settings))
+                .collect(),
         }
     }
 }

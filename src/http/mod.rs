@@ -17,6 +17,7 @@ pub mod request_id;
 mod serve;
 mod state;
 mod upload_form;
+mod variants;
 
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -37,8 +38,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(media::head_media) //             HEAD   /v1/media/{id}
         .service(media::delete_media) //           DELETE /v1/media/{id}
         .service(media::media_info) //             GET    /v1/media/{id}/info
+        .service(variants::get_media_variant) //   GET    /v1/media/{id}/variants/{variant}
+        .service(variants::head_media_variant) //  HEAD   /v1/media/{id}/variants/{variant}
         .service(files::get_file) //               GET    /v1/files/{name}
         .service(files::head_file) //              HEAD   /v1/files/{name}
+        .service(variants::get_file_variant) //    GET    /v1/files/{name}/variants/{variant}
+        .service(variants::head_file_variant) //   HEAD   /v1/files/{name}/variants/{variant}
         .service(ops::healthz) //                  GET    /healthz
         .service(ops::readyz) //                   GET    /readyz
         .service(ops::prometheus_metrics); //      GET    /metrics

@@ -80,6 +80,7 @@ mod together {
         UploadBadRequest = [NoFile, MalformedRequest];
         UploadTooLarge = [FileTooLarge, TooManyFiles];
         UploadUnavailable = [Overloaded, Unavailable];
+        VariantUnavailable = [Overloaded, Unavailable];
     }
 }
 
@@ -121,7 +122,7 @@ error_codes! {
         when "The range lies outside the file",
         e.g. "the file has 48213 bytes; the requested range lies outside it";
     InvalidImage = 422 "invalid_image" "Invalid image",
-        when "A file's header is unreadable or claims more than MAX_IMAGE_PIXELS; nothing was kept",
+        when "A file's header is unreadable or claims more than MAX_IMAGE_PIXELS, or (variants) the stored image does not decode; nothing was kept",
         e.g. "file 1 (\"bomb.png\"): the image is 100000x100000 pixels, more than the limit of 50000000";
     Internal = 500 "internal" "Internal error",
         when "Unexpected failure; logged under the response's X-Request-Id",
@@ -130,7 +131,7 @@ error_codes! {
         when "The database or the bucket is down or its breaker open (retry after Retry-After seconds), or (protected routes) no MEDIA_API_KEY is configured",
         e.g. "the database is unavailable";
     Overloaded = 503 "overloaded" "Overloaded",
-        when "Every upload slot stayed busy for UPLOAD_QUEUE_TIMEOUT_SECS; retry after Retry-After seconds",
+        when "Every upload (or transform) slot stayed busy for UPLOAD_QUEUE_TIMEOUT_SECS; retry after Retry-After seconds",
         e.g. "too many uploads are in progress; retry after the time in Retry-After";
     StorageFull = 507 "storage_full" "Storage full",
         when "The media store is out of space; nothing was kept",

@@ -58,22 +58,7 @@ pub async fn stored_file(
 }
 
 async fn serve(state: &AppState, req: &HttpRequest, name: &StoredName) -> Result<HttpResponse> {
-    // A plain GET (most downloads) takes the bytes with the lookup; a HEAD, a revalidation or a
-    // range needs the size first.
-    let headers = req.headers();
-    let plain_get = req.method() == Method::GET
-        && ![
-            header::IF_NONE_MATCH,
-            header::IF_MODIFIED_SINCE,
-            header::RANGE,
-        ]
-        .iter()
-        .any(|h| headers.contains_key(h));
-    let wanted = if plain_get {
-        Wanted::Body
-    } else {
-        Wanted::Size
-    };
+    let wanted = wanted(req);
     let Some(blob) = state
         .blobs
         .open(name, wanted)
@@ -83,8 +68,17 @@ async fn serve(state: &AppState, req: &HttpRequest, name: &StoredName) -> Result
         return Err(ApiError::not_found("no file has that name"));
     };
     let etag = EntityTag::new_strong(name.sha1().to_owned());
-    let last_modified = modified_time(name);
+    respond(req, blob, etag, modified_time(name), name.format().mime()).await
+}
 
+/// What `req` (a plain `GET`, `HEAD`, conditional or ranged) gets of an immutable `blob`.
+pub async fn respond(
+    req: &HttpRequest,
+    blob: Blob,
+    etag: EntityTag,
+    last_modified: SystemTime,
+    content_type: &str,
+) -> Result<HttpResponse> {
     let mut response = HttpResponse::Ok();
     response
         .insert_header(header::ETag(etag.clone()))
@@ -108,8 +102,27 @@ async fn serve(state: &AppState, req: &HttpRequest, name: &StoredName) -> Result
         }
         None => (0, blob.len),
     };
-    response.insert_header((header::CONTENT_TYPE, name.format().mime()));
+    response.insert_header((header::CONTENT_TYPE, content_type));
     body(response, req, blob, start, len).await
+}
+
+/// A plain GET (most downloads) takes the bytes with the lookup; a HEAD, a revalidation or a
+/// range needs the size first.
+pub fn wanted(req: &HttpRequest) -> Wanted {
+    let headers = req.headers();
+    let plain_get = req.method() == Method::GET
+        && ![
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+            header::RANGE,
+        ]
+        .iter()
+        .any(|h| headers.contains_key(h));
+    if plain_get {
+        Wanted::Body
+    } else {
+        Wanted::Size
+    }
 }
 
 async fn body(
@@ -135,7 +148,7 @@ async fn body(
 }
 
 /// The upload time in a stored name, as `Last-Modified` gives it.
-fn modified_time(name: &StoredName) -> SystemTime {
+pub fn modified_time(name: &StoredName) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_millis(name.unix_ms().max(0) as u64)
 }
 
@@ -200,7 +213,7 @@ pub mod doc {
     use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
     use utoipa::openapi::{ContentBuilder, ObjectBuilder, RefOr, Type};
 
-    use crate::media::ImageFormat;
+    use crate::media::{ImageFormat, OutputFormat};
 
     fn text_header(description: &str) -> utoipa::openapi::header::Header {
         HeaderBuilder::new()
@@ -211,15 +224,21 @@ pub mod doc {
 
     /// The bytes in each stored type, with `headers`.
     fn bytes(description: &str, headers: &[(&str, &str)]) -> RefOr<Response> {
+        let types: Vec<&str> = ImageFormat::ALL.iter().map(|f| f.mime()).collect();
+        bytes_of(&types, description, headers)
+    }
+
+    /// The bytes in each of `types`, with `headers`.
+    fn bytes_of(types: &[&str], description: &str, headers: &[(&str, &str)]) -> RefOr<Response> {
         let binary = || {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
         };
         let mut response = ResponseBuilder::new().description(description);
-        for format in ImageFormat::ALL {
+        for mime in types {
             let content = ContentBuilder::new().schema(Some(binary())).build();
-            response = response.content(format.mime(), content);
+            response = response.content(*mime, content);
         }
         for (name, description) in headers {
             response = response.header(*name, text_header(description));
@@ -245,6 +264,15 @@ pub mod doc {
             ("Cache-Control", "`public, max-age=31536000, immutable`"),
             ("Accept-Ranges", "`bytes`"),
         ]);
+        VariantBytes => bytes_of(
+            &OutputFormat::ALL.map(OutputFormat::mime),
+            "The variant's bytes; cacheable forever",
+            &[
+                ("ETag", "Strong: the same for the same bytes"),
+                ("Vary", "`Accept`, when the format was negotiated"),
+                ("Cache-Control", "`public, max-age=31536000, immutable`"),
+            ],
+        );
         FileRange => bytes("One byte range (`Range: bytes=a-b`)", &[
             ("Content-Range", "`bytes a-b/size`"),
         ]);

@@ -7,6 +7,7 @@ use tokio::sync::Semaphore;
 use crate::config::Settings;
 use crate::db::MediaRepo;
 use crate::storage::BlobStore;
+use crate::variants::Variants;
 
 pub struct AppState {
     pub settings: Settings,
@@ -15,16 +16,24 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// One permit per upload allowed to run at once (`MAX_CONCURRENT_UPLOADS`).
     pub upload_slots: Arc<Semaphore>,
+    pub variants: Variants,
 }
 
 impl AppState {
     pub fn new(settings: Settings, repo: Arc<dyn MediaRepo>, blobs: BlobStore) -> Self {
         let upload_slots = Arc::new(Semaphore::new(settings.max_concurrent_uploads));
+        let variants = Variants::new(
+            blobs.clone(),
+            &settings.variants,
+            settings.limits.max_image_pixels,
+            settings.upload_queue_timeout,
+        );
         Self {
             settings,
             repo,
             blobs,
             upload_slots,
+            variants,
         }
     }
 }

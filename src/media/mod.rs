@@ -1,5 +1,5 @@
-//! Pure media rules: formats, stored names, dimensions, metadata and the mapping rules. No I/O,
-//! no HTTP, no SQL, and nothing else of this crate.
+//! Pure media rules: formats, stored names, dimensions, metadata, the mapping rules and the
+//! variant rules. No I/O, no HTTP, no SQL, and nothing else of this crate.
 
 mod dimensions;
 mod format;
@@ -7,6 +7,7 @@ mod mapping;
 mod metadata;
 mod name;
 mod strip;
+mod variant;
 
 pub use dimensions::Dimensions;
 pub use format::{ImageFormat, SNIFF_BYTES, Sniffed, sniff};
@@ -14,3 +15,4 @@ pub use mapping::{MapItem, MapRefusal, Mappable, plan_mapping};
 pub use metadata::Metadata;
 pub use name::{InvalidName, StoredName};
 pub use strip::{EXIF_CAP, MalformedImage, MetadataFilter, Stripped};
+pub use variant::{Fit, OutputFormat, Plan, Preset, Recipe, VariantName, negotiate};

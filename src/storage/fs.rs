@@ -1,5 +1,5 @@
 //! The directory back end: `<root>/<2 chars>/<stored name>`, files renamed into place from the
-//! staging area on the same file system.
+//! staging area on the same file system; made variants under `<root>/variants/`.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,10 @@ use tokio_util::io::ReaderStream;
 
 use super::error::{Result, blocking};
 use super::{Blob, BlobBytes, ListedBlob, Location, Source, Staged, WHOLE_READ_MAX_BYTES};
-use crate::media::{InvalidName, StoredName};
+use crate::media::{InvalidName, StoredName, VariantName};
+
+/// The folder of made variants, beside the shards (SPEC §10).
+pub(super) const VARIANTS_DIR: &str = "variants";
 
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
@@ -63,14 +66,44 @@ impl FsBlobs {
     }
 
     pub(super) async fn put_as(&self, staged: Staged, name: &StoredName) -> Result<()> {
-        let path = self.path_of(name);
+        self.put_at(staged, self.path_of(name)).await
+    }
+
+    /// Where a made variant lives: `variants/<shard>/<source name>/<recipe>.<ext>`, a tree
+    /// beside the shards that listing (and so `gc`) leaves alone.
+    pub fn path_of_variant(&self, name: &VariantName) -> PathBuf {
+        self.variants_of(name.source()).join(name.file_name())
+    }
+
+    fn variants_of(&self, source: &StoredName) -> PathBuf {
+        self.root
+            .join(VARIANTS_DIR)
+            .join(source.shard())
+            .join(source.as_ref())
+    }
+
+    pub(super) async fn put_variant(&self, staged: Staged, name: &VariantName) -> Result<()> {
+        self.put_at(staged, self.path_of_variant(name)).await
+    }
+
+    pub(super) async fn remove_variants_of(&self, source: &StoredName) -> Result<()> {
+        let dir = self.variants_of(source);
+        blocking(move || match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .await
+    }
+
+    /// Renames a staged file to `path`, replacing what is there, durably.
+    async fn put_at(&self, staged: Staged, path: PathBuf) -> Result<()> {
         let staged = staged.path;
         blocking(move || {
             make_public(&staged)?;
-            let shard = path.parent().expect("a shard");
-            std::fs::create_dir_all(shard)?;
+            let dir = path.parent().expect("a folder");
+            std::fs::create_dir_all(dir)?;
             staged.persist(&path).map_err(|e| e.error)?;
-            std::fs::File::open(shard)?.sync_all()
+            std::fs::File::open(dir)?.sync_all()
         })
         .await
     }
@@ -79,28 +112,34 @@ impl FsBlobs {
     /// such file. Open, stat and read take one trip to the blocking pool: this is every
     /// download's hot path, and each trip costs two context switches.
     pub(super) async fn open(&self, name: &StoredName, read_small: bool) -> Result<Option<Blob>> {
-        let path = self.path_of(name);
-        let opened = tokio::task::spawn_blocking(move || {
-            use std::io::Read as _;
-            let mut file = std::fs::File::open(path)?;
-            let len = file.metadata()?.len();
-            if read_small && len <= WHOLE_READ_MAX_BYTES {
-                let mut bytes = Vec::with_capacity(len as usize); // not zeroed first
-                file.read_to_end(&mut bytes)?;
-                let source = Source::Read(bytes.into());
-                return Ok(Blob { len, source });
-            }
-            let source = Source::File(tokio::fs::File::from_std(file));
-            Ok::<_, io::Error>(Blob { len, source })
-        })
-        .await?;
-        match opened {
-            Ok(blob) => Ok(Some(blob)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        open_path(self.path_of(name), read_small).await
     }
+}
 
+/// [`FsBlobs::open`] of any path in the store.
+pub(super) async fn open_path(path: PathBuf, read_small: bool) -> Result<Option<Blob>> {
+    let opened = tokio::task::spawn_blocking(move || {
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        if read_small && len <= WHOLE_READ_MAX_BYTES {
+            let mut bytes = Vec::with_capacity(len as usize); // not zeroed first
+            file.read_to_end(&mut bytes)?;
+            let source = Source::Read(bytes.into());
+            return Ok(Blob { len, source });
+        }
+        let source = Source::File(tokio::fs::File::from_std(file));
+        Ok::<_, io::Error>(Blob { len, source })
+    })
+    .await?;
+    match opened {
+        Ok(blob) => Ok(Some(blob)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl FsBlobs {
     pub(super) async fn remove(&self, name: &StoredName) -> Result<()> {
         remove_path(self.path_of(name)).await
     }

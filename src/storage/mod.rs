@@ -26,7 +26,7 @@ use futures_util::stream::BoxStream;
 use sha1::{Digest, Sha1};
 
 use crate::config::{S3Settings, StorageKind, StorageSettings};
-use crate::media::{ImageFormat, StoredName};
+use crate::media::{ImageFormat, StoredName, VariantName};
 
 pub use blob::{Blob, BlobBytes, ListedBlob, WHOLE_READ_MAX_BYTES, Wanted};
 use blob::{Location, Source};
@@ -186,12 +186,44 @@ impl BlobStore {
         }
     }
 
-    /// Removes a blob; removing one that is already gone is not an error.
+    /// A made variant; `None` if it has not been made (or was removed).
+    pub async fn open_variant(&self, name: &VariantName, wanted: Wanted) -> Result<Option<Blob>> {
+        match &self.backend {
+            Backend::Fs(fs) => {
+                fs::open_path(fs.path_of_variant(name), wanted == Wanted::Body).await
+            }
+            Backend::S3(s3) => s3.open_variant(name, wanted).await,
+        }
+    }
+
+    /// Keeps a made variant beside its source, written as atomically as an upload: readers see
+    /// the whole variant or none. Replaces one already there (the same bytes).
+    pub async fn put_variant(&self, name: &VariantName, bytes: Bytes) -> Result<()> {
+        let mut staged = self.stage().await?;
+        staged.append(bytes).await?;
+        let staged = staged.finish().await?;
+        match &self.backend {
+            Backend::Fs(fs) => fs.put_variant(staged, name).await,
+            Backend::S3(s3) => s3.put_variant(staged, name).await,
+        }
+    }
+
+    /// Removes every variant made of `source`; none is not an error.
+    pub async fn remove_variants_of(&self, source: &StoredName) -> Result<()> {
+        match &self.backend {
+            Backend::Fs(fs) => fs.remove_variants_of(source).await,
+            Backend::S3(s3) => s3.remove_variants_of(source).await,
+        }
+    }
+
+    /// Removes a blob, then the variants made of it; removing one that is already gone is not
+    /// an error. So deleting, expiring and collecting media all take their variants along.
     pub async fn remove(&self, name: &StoredName) -> Result<()> {
         match &self.backend {
-            Backend::Fs(fs) => fs.remove(name).await,
-            Backend::S3(s3) => s3.remove(&s3.key_of(name)).await,
+            Backend::Fs(fs) => fs.remove(name).await?,
+            Backend::S3(s3) => s3.remove(&s3.key_of(name)).await?,
         }
+        self.remove_variants_of(name).await
     }
 
     /// Every blob in the store (not the staging area), a shard or a listing page at a time.
@@ -202,11 +234,16 @@ impl BlobStore {
         }
     }
 
+    /// Removes a listed blob and, if it has a stored name, its variants.
     pub async fn remove_listed(&self, blob: &ListedBlob) -> Result<()> {
         match (&self.backend, &blob.location) {
-            (Backend::Fs(_), Location::File(path)) => fs::remove_path(path.clone()).await,
-            (Backend::S3(s3), Location::Object(key)) => s3.remove(key).await,
-            _ => Err(StorageError::ListedElsewhere),
+            (Backend::Fs(_), Location::File(path)) => fs::remove_path(path.clone()).await?,
+            (Backend::S3(s3), Location::Object(key)) => s3.remove(key).await?,
+            _ => return Err(StorageError::ListedElsewhere),
+        }
+        match StoredName::parse(&blob.file_name) {
+            Ok(name) => self.remove_variants_of(&name).await,
+            Err(_) => Ok(()),
         }
     }
 

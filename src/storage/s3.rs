@@ -23,11 +23,12 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
 use super::error::{Result, StorageError};
+use super::fs::VARIANTS_DIR;
 use super::guarded_bucket::GuardedBucket;
 use super::{Blob, BlobBytes, ListedBlob, Location, Source, Staged, WHOLE_READ_MAX_BYTES, Wanted};
 use crate::breaker::Breaker;
 use crate::config::S3Settings;
-use crate::media::{InvalidName, StoredName};
+use crate::media::{InvalidName, StoredName, VariantName};
 
 /// S3's smallest part (except the last). A file up to this size goes in one `PUT`.
 const PART_BYTES: usize = 5 * 1024 * 1024;
@@ -166,8 +167,51 @@ impl S3Blobs {
 
     /// Stores a staged file under `name`, replacing any object there (for copying a store).
     pub(super) async fn put_as(&self, staged: Staged, name: &StoredName) -> Result<()> {
+        self.put_at(staged, self.key_of(name)).await
+    }
+
+    /// Where a made variant lives: `<prefix>/variants/<shard>/<source name>/<recipe>.<ext>`,
+    /// deeper than the shard objects that listing (and so `gc`) sees.
+    pub fn key_of_variant(&self, name: &VariantName) -> Path {
+        self.variants_of(name.source()).join(name.file_name())
+    }
+
+    fn variants_of(&self, source: &StoredName) -> Path {
+        self.prefix
+            .clone()
+            .join(VARIANTS_DIR)
+            .join(source.shard())
+            .join(source.as_ref())
+    }
+
+    pub(super) async fn put_variant(&self, staged: Staged, name: &VariantName) -> Result<()> {
+        self.put_at(staged, self.key_of_variant(name)).await
+    }
+
+    pub(super) async fn open_variant(
+        &self,
+        name: &VariantName,
+        wanted: Wanted,
+    ) -> Result<Option<Blob>> {
+        self.open_key(self.key_of_variant(name), wanted).await
+    }
+
+    pub(super) async fn remove_variants_of(&self, source: &StoredName) -> Result<()> {
+        let made: Vec<Path> = self
+            .store
+            .list(Some(&self.variants_of(source)))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await?;
+        for key in made {
+            self.remove(&key).await?;
+        }
+        Ok(())
+    }
+
+    /// Uploads a staged file to `key`, replacing what is there.
+    async fn put_at(&self, staged: Staged, key: Path) -> Result<()> {
         let mut file = tokio::fs::File::open(&staged.path).await?;
-        let key = self.key_of(name);
         if staged.len > PART_BYTES as u64 {
             return self.upload_parts(&mut file, &key).await;
         }
@@ -203,7 +247,10 @@ impl S3Blobs {
     /// Finds an object and its size; for a plain GET, one round trip whose answer carries
     /// the size with the body.
     pub(super) async fn open(&self, name: &StoredName, wanted: Wanted) -> Result<Option<Blob>> {
-        let key = self.key_of(name);
+        self.open_key(self.key_of(name), wanted).await
+    }
+
+    async fn open_key(&self, key: Path, wanted: Wanted) -> Result<Option<Blob>> {
         let found = match wanted {
             Wanted::Body => self
                 .store

@@ -15,6 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lifecycle", &["media", "config", "db", "storage"]),
     ("verify", &["media", "config", "db", "storage"]),
     ("migrate_store", &["media", "config", "db", "storage"]),
+    ("variants", &["media", "config", "storage"]),
     (
         "commands",
         &[
@@ -27,11 +28,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "storage",
         ],
     ),
-    ("http", &["ingest", "media", "config", "db", "storage"]),
+    (
+        "http",
+        &["ingest", "variants", "media", "config", "db", "storage"],
+    ),
     ("telemetry", &["config"]),
     (
         "startup",
-        &["http", "lifecycle", "media", "config", "db", "storage"],
+        &[
+            "http",
+            "lifecycle",
+            "variants",
+            "media",
+            "config",
+            "db",
+            "storage",
+        ],
     ),
 ];
 

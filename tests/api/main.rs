@@ -21,3 +21,4 @@ mod pressure;
 mod scaling;
 mod storage;
 mod upload;
+mod variants;

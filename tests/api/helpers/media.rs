@@ -28,6 +28,8 @@ pub struct Media {
     /// Only for animations.
     #[serde(default)]
     pub frames: Option<u32>,
+    /// Each preset and width variant to its URL by id.
+    pub variants: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -1,0 +1,240 @@
+//! `/v1/media/{id}/variants/{variant}` and `/v1/files/{name}/variants/{variant}`: a resized,
+//! re-encoded copy of a stored image, made on first request and kept (SPEC §10).
+
+use actix_web::http::header::{self, EntityTag, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, get, head, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::AppState;
+use super::error::{ApiError, Result};
+use super::media::{no_media, parse_id};
+use super::problem::{ErrorCode, doc};
+use super::serve;
+use crate::media::{OutputFormat, Recipe, StoredName, negotiate};
+use crate::variants::{Target, VariantError};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VariantQuery {
+    /// `jpeg`, `png`, `webp` or `avif` (with `VARIANT_AVIF=true`); wins over `Accept`.
+    #[param(pattern = "^(jpeg|png|webp|avif)$")]
+    format: Option<String>,
+}
+
+/// A variant of a file, by id
+///
+/// `{variant}` is a preset of `VARIANT_PRESETS` (default `thumb`, `card`, `large`) or `w<N>`
+/// for a width of `VARIANT_WIDTHS`. The format is `?format=` if given, else WebP or AVIF when
+/// `Accept` names them, else JPEG (PNG for a source with transparency); a negotiated answer
+/// carries `Vary: Accept`. Upright, never upscaled, cacheable forever.
+#[utoipa::path(
+    tag = "downloads",
+    params(
+        ("id" = Uuid, Path, description = "The media id"),
+        ("variant" = String, Path, description = "A preset name or `w<N>`", example = "card"),
+        VariantQuery,
+    ),
+    responses(
+        (status = 200, response = inline(serve::doc::VariantBytes)),
+        (status = 206, response = inline(serve::doc::FileRange)),
+        (status = 304, description = "`If-None-Match` matched"),
+        (status = 400, response = inline(doc::MalformedRequest)),
+        (status = 404, response = inline(doc::NotFound)),
+        (status = 416, response = inline(doc::RangeNotSatisfiable)),
+        (status = 422, response = inline(doc::InvalidImage)),
+        (status = 500, response = inline(doc::Internal)),
+        (status = 503, response = inline(doc::VariantUnavailable)),
+    )
+)]
+#[get("/v1/media/{id}/variants/{variant}")]
+pub async fn get_media_variant(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<VariantQuery>,
+) -> Result<HttpResponse> {
+    by_id(&state, &req, &path, &query).await
+}
+
+/// Headers of a variant, by id
+#[utoipa::path(
+    tag = "downloads",
+    params(
+        ("id" = Uuid, Path, description = "The media id"),
+        ("variant" = String, Path, description = "A preset name or `w<N>`"),
+        VariantQuery,
+    ),
+    responses(
+        (status = 200, description = "The headers `GET` would send"),
+        (status = 404, response = inline(doc::NotFound)),
+    )
+)]
+#[head("/v1/media/{id}/variants/{variant}")]
+pub async fn head_media_variant(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<VariantQuery>,
+) -> Result<HttpResponse> {
+    by_id(&state, &req, &path, &query).await
+}
+
+/// A variant of a file, by stored name
+///
+/// As by id, with no database access.
+#[utoipa::path(
+    tag = "downloads",
+    params(
+        ("name" = String, Path, description = "The stored name"),
+        ("variant" = String, Path, description = "A preset name or `w<N>`", example = "w320"),
+        VariantQuery,
+    ),
+    responses(
+        (status = 200, response = inline(serve::doc::VariantBytes)),
+        (status = 206, response = inline(serve::doc::FileRange)),
+        (status = 304, description = "`If-None-Match` matched"),
+        (status = 400, response = inline(doc::MalformedRequest)),
+        (status = 404, response = inline(doc::NotFound)),
+        (status = 416, response = inline(doc::RangeNotSatisfiable)),
+        (status = 422, response = inline(doc::InvalidImage)),
+        (status = 500, response = inline(doc::Internal)),
+        (status = 503, response = inline(doc::VariantUnavailable)),
+    )
+)]
+#[get("/v1/files/{name}/variants/{variant}")]
+pub async fn get_file_variant(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<VariantQuery>,
+) -> Result<HttpResponse> {
+    by_name(&state, &req, &path, &query).await
+}
+
+/// Headers of a variant, by stored name
+#[utoipa::path(
+    tag = "downloads",
+    params(
+        ("name" = String, Path, description = "The stored name"),
+        ("variant" = String, Path, description = "A preset name or `w<N>`"),
+        VariantQuery,
+    ),
+    responses(
+        (status = 200, description = "The headers `GET` would send"),
+        (status = 404, response = inline(doc::NotFound)),
+    )
+)]
+#[head("/v1/files/{name}/variants/{variant}")]
+pub async fn head_file_variant(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<VariantQuery>,
+) -> Result<HttpResponse> {
+    by_name(&state, &req, &path, &query).await
+}
+
+async fn by_id(
+    state: &AppState,
+    req: &HttpRequest,
+    (raw_id, variant): &(String, String),
+    query: &VariantQuery,
+) -> Result<HttpResponse> {
+    let id = parse_id(raw_id)?;
+    // The request is checked before the database is asked.
+    let (recipe, target, negotiated) = requested(state, req, variant, query)?;
+    let name = state.repo.name_of(id).await?.ok_or_else(|| no_media(id))?;
+    serve_variant(state, req, &name, (variant, &recipe), target, negotiated).await
+}
+
+async fn by_name(
+    state: &AppState,
+    req: &HttpRequest,
+    (raw_name, variant): &(String, String),
+    query: &VariantQuery,
+) -> Result<HttpResponse> {
+    let name =
+        StoredName::parse(raw_name).map_err(|_| ApiError::not_found("no file has that name"))?;
+    let (recipe, target, negotiated) = requested(state, req, variant, query)?;
+    serve_variant(state, req, &name, (variant, &recipe), target, negotiated).await
+}
+
+/// The recipe `variant` names and the format to answer in; whether it came from `Accept`.
+fn requested(
+    state: &AppState,
+    req: &HttpRequest,
+    variant: &str,
+    query: &VariantQuery,
+) -> Result<(Recipe, Target, bool)> {
+    let settings = &state.settings.variants;
+    let recipe = Recipe::find(variant, &settings.presets, &settings.widths).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no variant is named {variant:?}; see VARIANT_PRESETS and VARIANT_WIDTHS"
+        ))
+    })?;
+    if let Some(raw) = &query.format {
+        let format = OutputFormat::parse(raw)
+            .filter(|&f| f != OutputFormat::Avif || settings.avif)
+            .ok_or_else(|| {
+                let avif = if settings.avif { ", avif" } else { "" };
+                ApiError::malformed(format!("format must be one of jpeg, png, webp{avif}"))
+            })?;
+        return Ok((recipe, Target::Exactly(format), false));
+    }
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let target = negotiate(accept, settings.avif).map_or(Target::Fallback, Target::Exactly);
+    Ok((recipe, target, true))
+}
+
+async fn serve_variant(
+    state: &AppState,
+    req: &HttpRequest,
+    source: &StoredName,
+    (label, recipe): (&str, &Recipe),
+    target: Target,
+    negotiated: bool,
+) -> Result<HttpResponse> {
+    let made = state
+        .variants
+        .get(source, recipe, label, target, serve::wanted(req))
+        .await
+        .map_err(variant_error)?;
+    let etag = EntityTag::new_strong(made.etag);
+    let last_modified = serve::modified_time(source);
+    let mut response =
+        serve::respond(req, made.blob, etag, last_modified, made.format.mime()).await?;
+    if negotiated {
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Accept"));
+    }
+    Ok(response)
+}
+
+fn variant_error(e: VariantError) -> ApiError {
+    match e {
+        VariantError::SourceMissing => ApiError::not_found("no file has that name"),
+        VariantError::Render(e @ crate::variants::render::RenderError::Encode { .. }) => {
+            ApiError::internal("encoding a variant", &e)
+        }
+        VariantError::Render(e) => ApiError::new(ErrorCode::InvalidImage, e.to_string()),
+        VariantError::Storage(e) => ApiError::storage("making a variant", e),
+        e @ VariantError::VanishedAfterWrite => ApiError::internal("serving a variant", &e),
+        VariantError::Overloaded(waited) => {
+            let retry_after = waited.as_secs().clamp(1, 30).to_string();
+            ApiError::new(
+                ErrorCode::Overloaded,
+                "every transform slot is busy; retry after the time in Retry-After",
+            )
+            .with_header(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&retry_after).expect("digits"),
+            )
+        }
+    }
+}
