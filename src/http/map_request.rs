@@ -114,6 +114,7 @@ impl MapRequest {
             items.push(MapItem {
                 id: file.id,
                 tags: file.tags,
+                placeholder: None,
             });
         }
         Ok((self.owner, items))

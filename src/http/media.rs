@@ -16,7 +16,8 @@ use super::serve::{self, Route};
 use super::upload_form::{self, UploadForm};
 use crate::db::MapError;
 use crate::ingest;
-use crate::media::MapRefusal;
+use crate::media::{MapItem, MapRefusal};
+use crate::variants::VariantError;
 
 /// Upload images
 ///
@@ -165,7 +166,8 @@ pub async fn map(
     state: web::Data<AppState>,
     body: web::Json<MapRequest>,
 ) -> Result<HttpResponse> {
-    let (owner, items) = body.into_inner().validated()?;
+    let (owner, mut items) = body.into_inner().validated()?;
+    add_placeholders(&state, &mut items).await?;
     let mapped = state
         .repo
         .map(&owner, &items, chrono::Utc::now())
@@ -181,6 +183,28 @@ pub async fn map(
             MapError::Db(e) => e.into(),
         })?;
     Ok(HttpResponse::Ok().json(MediaList::new(mapped, &state.settings.variants)))
+}
+
+/// The ThumbHash of each known file, made before the mapping's transaction. An image that
+/// cannot be decoded, or a transform queue that stays full, leaves its placeholder `null`
+/// rather than refusing the mapping; an unavailable dependency refuses it.
+async fn add_placeholders(state: &AppState, items: &mut [MapItem]) -> Result<()> {
+    for item in items.iter_mut() {
+        let Some(name) = state.repo.name_of(item.id).await? else {
+            continue; // the mapping answers 404 for it
+        };
+        item.placeholder = match state.variants.placeholder(&name).await {
+            Ok(hash) => Some(hash),
+            Err(VariantError::Storage(e)) if e.is_unavailable() => {
+                return Err(ApiError::storage("reading a file for its placeholder", e));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, %name, "no placeholder");
+                None
+            }
+        };
+    }
+    Ok(())
 }
 
 /// Delete a file

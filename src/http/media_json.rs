@@ -65,6 +65,10 @@ pub struct MetadataJson {
     #[schema(example = "jpeg")]
     pub format: String,
     pub tags: Vec<String>,
+    /// A ThumbHash of the upright image (base64): a page draws a blurred preview from it
+    /// before the image arrives. `null` if the image could not be decoded.
+    #[schema(example = "1QcSHQRnh493V4dIh4eXh1h4kJUI")]
+    pub placeholder: Option<String>,
 }
 
 impl From<Metadata> for MetadataJson {
@@ -75,6 +79,7 @@ impl From<Metadata> for MetadataJson {
             size: m.size,
             format: m.format,
             tags: m.tags,
+            placeholder: m.placeholder,
         }
     }
 }

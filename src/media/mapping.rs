@@ -10,6 +10,8 @@ use super::Metadata;
 pub struct MapItem {
     pub id: Uuid,
     pub tags: Vec<String>,
+    /// The ThumbHash of the upright image, base64, when it could be made.
+    pub placeholder: Option<String>,
 }
 
 /// What the rules need to know of a stored file.
@@ -66,6 +68,7 @@ pub fn plan_mapping(
                 file.size,
                 file.content_type,
                 item.tags.clone(),
+                item.placeholder.clone(),
             )
         })
         .collect())
@@ -88,6 +91,7 @@ mod tests {
 
     fn item(id: Uuid) -> MapItem {
         MapItem {
+            placeholder: None,
             id,
             tags: vec!["cake".into()],
         }

@@ -11,6 +11,9 @@ pub struct Metadata {
     pub size: i64,
     pub format: String,
     pub tags: Vec<String>,
+    /// ThumbHash of the upright image, base64 (records mapped before it existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
 }
 
 impl Metadata {
@@ -21,6 +24,7 @@ impl Metadata {
         size: i64,
         content_type: &str,
         tags: Vec<String>,
+        placeholder: Option<String>,
     ) -> Self {
         let format = ImageFormat::from_mime(content_type)
             .map_or("unknown", ImageFormat::name)
@@ -31,6 +35,7 @@ impl Metadata {
             size,
             format,
             tags,
+            placeholder,
         }
     }
 }

@@ -156,15 +156,7 @@ impl Variants {
         label: &str,
         target: Target,
     ) -> Result<(), VariantError> {
-        ::metrics::gauge!(TRANSFORMS_WAITING).increment(1);
-        let slot = tokio::time::timeout(self.queue_timeout, self.slots.acquire()).await;
-        ::metrics::gauge!(TRANSFORMS_WAITING).decrement(1);
-        let Ok(slot) = slot else {
-            ::metrics::counter!(TRANSFORMS, "variant" => label.to_owned(), "outcome" => "overloaded")
-                .increment(1);
-            return Err(VariantError::Overloaded(self.queue_timeout));
-        };
-        let _slot = slot.expect("never closed");
+        let _slot = self.slot(label).await?;
         let started = Instant::now();
         let bytes = self.read_source(source).await?;
         let (format, max_pixels, encoding, recipe_owned) =
@@ -193,6 +185,35 @@ impl Variants {
         let name = VariantName::new(source, recipe, output);
         self.blobs.put_variant(&name, encoded.into()).await?;
         Ok(())
+    }
+
+    /// The ThumbHash of `source` upright (base64), made within a transform slot.
+    pub async fn placeholder(&self, source: &StoredName) -> Result<String, VariantError> {
+        let _slot = self.slot("placeholder").await?;
+        let bytes = self.read_source(source).await?;
+        let (format, max_pixels) = (source.format(), self.max_pixels);
+        let hash = tokio::task::spawn_blocking(move || {
+            Upright::decode(&bytes, format, max_pixels).map(|upright| upright.thumb_hash())
+        })
+        .await
+        .map_err(StorageError::from)??;
+        use base64::Engine as _;
+        Ok(base64::engine::general_purpose::STANDARD.encode(hash))
+    }
+
+    /// A transform slot, waiting at most the queue timeout.
+    async fn slot(&self, label: &str) -> Result<tokio::sync::SemaphorePermit<'_>, VariantError> {
+        ::metrics::gauge!(TRANSFORMS_WAITING).increment(1);
+        let slot = tokio::time::timeout(self.queue_timeout, self.slots.acquire()).await;
+        ::metrics::gauge!(TRANSFORMS_WAITING).decrement(1);
+        match slot {
+            Ok(slot) => Ok(slot.expect("never closed")),
+            Err(_) => {
+                ::metrics::counter!(TRANSFORMS, "variant" => label.to_owned(), "outcome" => "overloaded")
+                    .increment(1);
+                Err(VariantError::Overloaded(self.queue_timeout))
+            }
+        }
     }
 
     async fn read_source(&self, source: &StoredName) -> Result<Vec<u8>, VariantError> {

@@ -76,6 +76,23 @@ impl Upright {
         self.pixels.pixels().any(|p| p.0[3] < 255)
     }
 
+    /// A ThumbHash of the image: its longest side shrunk to 100 pixels (ThumbHash's limit).
+    pub fn thumb_hash(&self) -> Vec<u8> {
+        let (width, height) = self.dimensions();
+        let plan = Recipe::Box {
+            width: 100,
+            height: 100,
+            fit: crate::media::Fit::Inside,
+        }
+        .plan((width, height));
+        let small = self.resized(plan.width, plan.height, (0, 0, width, height));
+        thumbhash::rgba_to_thumb_hash(
+            small.width() as usize,
+            small.height() as usize,
+            small.as_raw(),
+        )
+    }
+
     /// The variant `recipe` makes, encoded as `format`.
     pub fn render(
         &self,
@@ -88,18 +105,22 @@ impl Upright {
         let pixels = if (plan.width, plan.height) == self.dimensions() {
             &self.pixels
         } else {
-            let (x, y, w, h) = plan.crop;
-            let mut target = RgbaImage::new(plan.width, plan.height);
-            let options = ResizeOptions::new()
-                .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-                .crop(f64::from(x), f64::from(y), f64::from(w), f64::from(h));
-            Resizer::new()
-                .resize(&self.pixels, &mut target, &options)
-                .expect("RGBA into RGBA of a non-empty size");
-            resized = target;
+            resized = self.resized(plan.width, plan.height, plan.crop);
             &resized
         };
         encode(pixels, format, encoding).map_err(|reason| RenderError::Encode { format, reason })
+    }
+
+    /// The region `(x, y, w, h)` resized to `width` × `height` (Lanczos3, alpha premultiplied).
+    fn resized(&self, width: u32, height: u32, (x, y, w, h): (u32, u32, u32, u32)) -> RgbaImage {
+        let mut target = RgbaImage::new(width, height);
+        let options = ResizeOptions::new()
+            .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+            .crop(f64::from(x), f64::from(y), f64::from(w), f64::from(h));
+        Resizer::new()
+            .resize(&self.pixels, &mut target, &options)
+            .expect("RGBA into RGBA of a non-empty size");
+        target
     }
 }
 

@@ -20,13 +20,25 @@ matrix!(dbs = [sqlite, postgres], stores = [fs];
 );
 matrix!(all; delete_removes_the_record_and_the_blob_and_both_gets_404);
 
-fn metadata(width: u64, height: u64, bytes: &[u8], format: &str, tags: &[&str]) -> Metadata {
+/// The metadata mapping must generate for `bytes`, with the placeholder it got (whose value
+/// `placeholder_is_a_thumbhash_of_the_upright_image` checks).
+fn metadata(
+    width: u64,
+    height: u64,
+    bytes: &[u8],
+    format: &str,
+    tags: &[&str],
+    got: &Option<Metadata>,
+) -> Metadata {
+    let placeholder = got.as_ref().and_then(|m| m.placeholder.clone());
+    assert!(placeholder.is_some(), "a placeholder: {got:?}");
     Metadata {
         width,
         height,
         size: bytes.len() as u64,
         format: format.into(),
         tags: tags.iter().map(|t| t.to_string()).collect(),
+        placeholder,
     }
 }
 
@@ -47,11 +59,11 @@ async fn mapping_sets_owner_and_generates_metadata_from_the_image(stack: Stack) 
     assert_eq!(files[0].id, a.id);
     assert_eq!(files[0].owner.as_deref(), Some("user-42"));
     assert!(files[0].mapped_at.is_some());
-    assert_eq!(
-        files[0].metadata,
-        Some(metadata(64, 48, &jpeg, "jpeg", &["cake", "venue"]))
-    );
-    assert_eq!(files[1].metadata, Some(metadata(10, 20, &png, "png", &[])));
+    let tags = ["cake", "venue"];
+    let expected = metadata(64, 48, &jpeg, "jpeg", &tags, &files[0].metadata);
+    assert_eq!(files[0].metadata, Some(expected));
+    let expected = metadata(10, 20, &png, "png", &[], &files[1].metadata);
+    assert_eq!(files[1].metadata, Some(expected));
     // The record itself changed, not only the answer.
     assert_eq!(app.info(&a).await, files[0]);
 }

@@ -386,3 +386,39 @@ async fn fifty_concurrent_requests_for_one_new_variant_make_it_once() {
         .unwrap_or_else(|| panic!("no transform counted:\n{metrics}"));
     assert!(made.ends_with(" 1"), "made once: {made}");
 }
+
+matrix!(dbs = [sqlite, postgres], stores = [fs];
+    the_placeholder_is_a_thumbhash_of_the_upright_image,
+);
+
+async fn the_placeholder_is_a_thumbhash_of_the_upright_image(stack: Stack) {
+    use base64::Engine as _;
+    let app = spawn_app(stack).await;
+    // Stored 300×600 with orientation 6: upright it is 600 wide and 300 high.
+    let turned = fx::exiftool_write(
+        &images::jpeg(300, 600),
+        image::ImageFormat::Jpeg,
+        &["-Orientation#=6".to_owned()],
+    );
+    let media = app.upload_ok(turned, "turned.jpg").await;
+    assert_eq!(media.metadata, None, "no metadata before mapping");
+    let body = serde_json::json!({"owner": "user-1", "files": [{"id": media.id}]});
+    let response = app.map(&body).await;
+    assert_eq!(response.status(), 200);
+    let mapped: crate::helpers::MediaList = crate::helpers::read_json(response).await;
+    let metadata = mapped.files[0].metadata.clone().expect("metadata");
+
+    let placeholder = metadata.placeholder.expect("a placeholder");
+    let hash = base64::engine::general_purpose::STANDARD
+        .decode(&placeholder)
+        .expect("base64");
+    let ratio = thumbhash::thumb_hash_to_approximate_aspect_ratio(&hash).expect("a ThumbHash");
+    // ThumbHash keeps the ratio coarsely (about 1.75 for 2:1); as stored it would be below 1.
+    assert!((1.5..=2.5).contains(&ratio), "upright 2:1, not {ratio}");
+    let (w, h, rgba) = thumbhash::thumb_hash_to_rgba(&hash).expect("it decodes");
+    assert!(w > h && rgba.len() == w * h * 4, "{w}x{h}");
+    assert_eq!(
+        app.info(&media).await.metadata.unwrap().placeholder,
+        Some(placeholder)
+    );
+}

@@ -40,6 +40,8 @@ pub struct Metadata {
     pub size: u64,
     pub format: String,
     pub tags: Vec<String>,
+    /// A ThumbHash, base64.
+    pub placeholder: Option<String>,
 }
 
 /// The answer of an upload or a map: the files, in request order.
