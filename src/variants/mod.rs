@@ -162,7 +162,7 @@ impl Variants {
         let (format, max_pixels, encoding, recipe_owned) =
             (source.format(), self.max_pixels, self.encoding, *recipe);
         let rendered = tokio::task::spawn_blocking(move || {
-            let upright = Upright::decode(&bytes, format, max_pixels)?;
+            let upright = Upright::decode(&bytes, format, max_pixels, Some(&recipe_owned))?;
             let output = match target {
                 Target::Exactly(output) => output,
                 Target::Fallback if upright.has_transparency() => OutputFormat::Png,
@@ -193,7 +193,8 @@ impl Variants {
         let bytes = self.read_source(source).await?;
         let (format, max_pixels) = (source.format(), self.max_pixels);
         let hash = tokio::task::spawn_blocking(move || {
-            Upright::decode(&bytes, format, max_pixels).map(|upright| upright.thumb_hash())
+            Upright::decode(&bytes, format, max_pixels, Some(&render::THUMB_HASH_BOX))
+                .map(|upright| upright.thumb_hash())
         })
         .await
         .map_err(StorageError::from)??;

@@ -186,15 +186,15 @@ async fn a_second_request_serves_the_kept_variant_with_the_same_etag_304_and_ran
 async fn each_of_the_eight_orientations_gives_the_same_upright_variant(stack: Stack) {
     use image::imageops::{flip_horizontal, flip_vertical, rotate90, rotate180, rotate270};
     let app = spawn_app(stack).await;
-    // Four flat quadrants: red, green / blue, white.
-    let upright = RgbaImage::from_fn(120, 80, |x, y| {
-        image::Rgba(match (x < 60, y < 40) {
-            (true, true) => [255, 0, 0, 255],
-            (false, true) => [0, 255, 0, 255],
-            (true, false) => [0, 0, 255, 255],
-            (false, false) => [255, 255, 255, 255],
-        })
-    });
+    // Four flat quadrants: red, green / blue, white. Large enough that `w320` decodes the
+    // JPEG at half scale, so orientation is checked on the scaled path too.
+    let quadrant = |left: bool, top: bool| match (left, top) {
+        (true, true) => [255, 0, 0, 255],
+        (false, true) => [0, 255, 0, 255],
+        (true, false) => [0, 0, 255, 255],
+        (false, false) => [255, 255, 255, 255],
+    };
+    let upright = RgbaImage::from_fn(960, 640, |x, y| image::Rgba(quadrant(x < 480, y < 320)));
     for orientation in 1..=8u8 {
         let stored = match orientation {
             1 => upright.clone(),
@@ -217,11 +217,11 @@ async fn each_of_the_eight_orientations_gives_the_same_upright_variant(stack: St
             &[format!("-Orientation#={orientation}")],
         );
         let media = app.upload_ok(tagged, "turned.jpg").await;
-        let response = variant(&app, &media.variants["w640"], None).await;
+        let response = variant(&app, &media.variants["w320"], None).await;
         let image = decoded(&response.bytes().await.unwrap()).into_rgba8();
-        assert_eq!(image.dimensions(), (120, 80), "orientation {orientation}");
-        for (x, y) in [(30, 20), (90, 20), (30, 60), (90, 60)] {
-            let (got, want) = (image.get_pixel(x, y).0, upright.get_pixel(x, y).0);
+        assert_eq!(image.dimensions(), (320, 213), "orientation {orientation}");
+        for (x, y) in [(80, 53), (240, 53), (80, 160), (240, 160)] {
+            let (got, want) = (image.get_pixel(x, y).0, quadrant(x < 160, y < 106));
             let close = got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 24);
             assert!(
                 close,
