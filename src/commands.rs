@@ -25,10 +25,18 @@ pub async fn gc(
     for name in &orphans {
         println!("orphan\t{name}");
     }
+    let orphan_variants = lifecycle::remove_orphan_variants(blobs).await?;
+    for name in &orphan_variants {
+        println!("orphan-variant\t{name}");
+    }
     println!(
         "removed {} expired uploads and {} orphan files",
         expired.len(),
         orphans.len()
+    );
+    println!(
+        "removed {} variants of missing files",
+        orphan_variants.len()
     );
     Ok(())
 }
@@ -50,6 +58,8 @@ pub async fn verify(
             ("corrupt", &report.corrupt_files),
             ("missing", &report.missing_files),
             ("no-record", &report.files_without_record),
+            ("variant-without-file", &report.variants_without_file),
+            ("variant-unreadable", &report.unreadable_variants),
         ] {
             names.iter().for_each(|name| println!("{label}\t{name}"));
         }
@@ -60,6 +70,12 @@ pub async fn verify(
             report.corrupt_files.len(),
             report.missing_files.len(),
             report.files_without_record.len()
+        );
+        println!(
+            "checked {} variants: {} without their file, {} unreadable",
+            report.variants_checked,
+            report.variants_without_file.len(),
+            report.unreadable_variants.len()
         );
     }
     Ok(exit_code(report.is_clean()))
@@ -88,6 +104,7 @@ pub async fn migrate_store(
         report.missing_in_source.len(),
         report.corrupt_in_source.len()
     );
+    println!("copied {} variants", report.variants_copied);
     Ok(exit_code(report.is_complete()))
 }
 

@@ -1,9 +1,11 @@
 //! `mediastore migrate-store --from fs --to s3` (or back): copies every recorded blob to the
-//! other back end, verifying each copy's SHA-1.
+//! other back end, verifying each copy's SHA-1, and then their kept variants.
 //!
 //! Resumable and idempotent: a blob already at the destination with the right size is skipped,
 //! and a copy appears under its name only when complete (a rename, or a completed upload), so an
 //! interrupted run is simply run again. The source is left as it was.
+
+use std::collections::HashSet;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -25,6 +27,8 @@ pub struct MigrationReport {
     pub missing_in_source: Vec<String>,
     /// In the source store, but its bytes do not hash to its name: not copied.
     pub corrupt_in_source: Vec<String>,
+    /// Kept variants of recorded blobs copied (variants already there are skipped).
+    pub variants_copied: u64,
 }
 
 impl MigrationReport {
@@ -55,12 +59,37 @@ pub async fn migrate_store(
             .expect("static template"),
     );
     let mut report = MigrationReport::default();
-    for name in names {
-        copy_one(&name, from, to, &mut report).await?;
+    for name in &names {
+        copy_one(name, from, to, &mut report).await?;
         progress.inc(1);
     }
     progress.finish_and_clear();
+    let recorded: HashSet<StoredName> = names.into_iter().collect();
+    report.variants_copied = copy_variants(&recorded, from, to).await?;
     Ok(report)
+}
+
+/// Copies the kept variants of recorded blobs that the destination does not have; a variant
+/// can always be made again, so one that vanishes meanwhile is skipped.
+async fn copy_variants(
+    recorded: &HashSet<StoredName>,
+    from: &BlobStore,
+    to: &BlobStore,
+) -> Result<u64, MigrateError> {
+    let mut copied = 0;
+    for variant in from.list_variants().await? {
+        if !recorded.contains(variant.source())
+            || to.open_variant(&variant, Wanted::Size).await?.is_some()
+        {
+            continue;
+        }
+        let Some(blob) = from.open_variant(&variant, Wanted::Body).await? else {
+            continue;
+        };
+        to.put_variant(&variant, blob.read_all().await?).await?;
+        copied += 1;
+    }
+    Ok(copied)
 }
 
 async fn copy_one(

@@ -1,4 +1,5 @@
-//! `mediastore verify`: re-hashes every stored blob and cross-checks blobs against records.
+//! `mediastore verify`: re-hashes every stored blob, cross-checks blobs against records, and
+//! checks every kept variant against its source and its format.
 
 use std::collections::BTreeSet;
 
@@ -8,7 +9,7 @@ use serde::Serialize;
 
 use crate::db::{self, DbError, MediaRepo};
 use crate::media::StoredName;
-use crate::storage::{BlobStore, StorageError};
+use crate::storage::{BlobStore, StorageError, Wanted};
 
 const RECORD_PAGE: i64 = 1000;
 
@@ -22,6 +23,11 @@ pub struct VerifyReport {
     pub missing_files: Vec<String>,
     /// Files no record names (including stray files whose name is not a stored name).
     pub files_without_record: Vec<String>,
+    pub variants_checked: u64,
+    /// Kept variants whose source file is gone (`gc` removes them).
+    pub variants_without_file: Vec<String>,
+    /// Kept variants whose bytes are not of the format their name says.
+    pub unreadable_variants: Vec<String>,
 }
 
 impl VerifyReport {
@@ -29,6 +35,8 @@ impl VerifyReport {
         self.corrupt_files.is_empty()
             && self.missing_files.is_empty()
             && self.files_without_record.is_empty()
+            && self.variants_without_file.is_empty()
+            && self.unreadable_variants.is_empty()
     }
 }
 
@@ -53,7 +61,30 @@ pub async fn verify(repo: &dyn MediaRepo, blobs: &BlobStore) -> Result<VerifyRep
         }
     }
     report.files_without_record = unclaimed.into_iter().collect();
+    check_variants(blobs, &mut report).await?;
     Ok(report)
+}
+
+/// Each kept variant has its source, and bytes of the format its name says (read by their
+/// signature: the variant is the service's own output, so no SHA-1 names it).
+async fn check_variants(blobs: &BlobStore, report: &mut VerifyReport) -> Result<(), VerifyError> {
+    for variant in blobs.list_variants().await? {
+        report.variants_checked += 1;
+        if blobs.open(variant.source(), Wanted::Size).await?.is_none() {
+            report.variants_without_file.push(variant.to_string());
+            continue;
+        }
+        let Some(blob) = blobs.open_variant(&variant, Wanted::Body).await? else {
+            continue; // removed since the listing
+        };
+        // Variants are small; the signature is in the first bytes.
+        let bytes = blob.read_all().await?;
+        let kind = infer::get(&bytes).map(|kind| kind.mime_type());
+        if kind != Some(variant.format().mime()) {
+            report.unreadable_variants.push(variant.to_string());
+        }
+    }
+    Ok(())
 }
 
 /// Hashes every blob (progress on a terminal); returns the report so far and every blob name.

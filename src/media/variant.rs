@@ -270,14 +270,45 @@ impl VariantName {
         }
     }
 
+    /// A kept variant's file name as listed in the store; `None` if it is not one of ours.
+    pub fn parse(source: &StoredName, file_name: &str) -> Option<Self> {
+        let (key, extension) = file_name.rsplit_once('.')?;
+        OutputFormat::ALL
+            .iter()
+            .find(|f| f.extension() == extension)?;
+        let (fit, size) = key.split_once('-').unwrap_or(("", key));
+        let ours = match fit {
+            "cover" | "inside" => size
+                .split_once('x')
+                .is_some_and(|(w, h)| is_number(w) && is_number(h)),
+            _ => key.strip_prefix('w').is_some_and(is_number),
+        };
+        ours.then(|| Self {
+            source: source.clone(),
+            file_name: file_name.to_owned(),
+        })
+    }
+
     pub fn source(&self) -> &StoredName {
         &self.source
+    }
+
+    pub fn format(&self) -> OutputFormat {
+        let extension = self.file_name.rsplit('.').next().unwrap_or_default();
+        OutputFormat::ALL
+            .into_iter()
+            .find(|f| f.extension() == extension)
+            .expect("made or parsed with a known extension")
     }
 
     /// `cover-640x480.webp`.
     pub fn file_name(&self) -> &str {
         &self.file_name
     }
+}
+
+fn is_number(digits: &str) -> bool {
+    !digits.is_empty() && digits.len() <= 5 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl fmt::Display for VariantName {
@@ -382,6 +413,37 @@ mod tests {
             Plan::new((320, 240), (0, 0, 4000, 3000))
         );
         assert_eq!(Recipe::Width(320).plan((100, 5000)).width, 100);
+    }
+
+    #[test]
+    fn only_names_a_recipe_makes_parse_as_kept_variants() {
+        let source =
+            StoredName::parse("2fd4e1c67a2d28fced849ee1bb76e7391b93eb12-1732262400123.jpg")
+                .unwrap();
+        for recipe in [
+            Recipe::Width(320),
+            presets()
+                .iter()
+                .map(|p| Recipe::find(&p.name, &presets(), &[]).unwrap())
+                .next()
+                .unwrap(),
+        ] {
+            for format in OutputFormat::ALL {
+                let name = VariantName::new(&source, &recipe, format);
+                assert_eq!(VariantName::parse(&source, name.file_name()), Some(name));
+            }
+        }
+        for stray in [
+            "w320",
+            "w320.gif",
+            "cover-1x.jpg",
+            "../w320.jpg",
+            "fill-2x2.png",
+            "w.jpg",
+            ".jpg",
+        ] {
+            assert_eq!(VariantName::parse(&source, stray), None, "{stray:?}");
+        }
     }
 
     #[test]

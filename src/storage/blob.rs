@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 
 use super::error::Result;
 use super::{S3Blobs, fs, s3};
@@ -64,6 +64,18 @@ pub enum BlobBytes {
 }
 
 impl Blob {
+    /// Every byte, in memory: for blobs known to be small (variants, a decode's input).
+    pub async fn read_all(self) -> Result<Bytes> {
+        let len = self.len;
+        match self.read(0, len).await? {
+            BlobBytes::Whole(bytes) => Ok(bytes),
+            BlobBytes::Stream(chunks) => {
+                let chunks: Vec<Bytes> = chunks.try_collect().await?;
+                Ok(chunks.concat().into())
+            }
+        }
+    }
+
     /// `len` bytes from `start` (which must lie inside the blob).
     pub async fn read(self, start: u64, len: u64) -> Result<BlobBytes> {
         match self.source {

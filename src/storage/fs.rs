@@ -86,6 +86,38 @@ impl FsBlobs {
         self.put_at(staged, self.path_of_variant(name)).await
     }
 
+    /// (source folder, file) of every file under the variants folder.
+    pub(super) async fn list_variants(&self) -> Result<Vec<(String, String)>> {
+        let root = self.root.join(VARIANTS_DIR);
+        blocking(move || {
+            let mut listed = Vec::new();
+            if !root.exists() {
+                return Ok(listed); // no variant made yet
+            }
+            let folders = |path: &Path| -> io::Result<Vec<std::fs::DirEntry>> {
+                let mut folders = Vec::new();
+                for entry in std::fs::read_dir(path)? {
+                    let entry = entry?;
+                    if entry.file_type()?.is_dir() {
+                        folders.push(entry);
+                    }
+                }
+                Ok(folders)
+            };
+            for shard in folders(&root)? {
+                for source in folders(&shard.path())? {
+                    let source_name = source.file_name().to_string_lossy().into_owned();
+                    for file in std::fs::read_dir(source.path())? {
+                        let file = file?.file_name().to_string_lossy().into_owned();
+                        listed.push((source_name.clone(), file));
+                    }
+                }
+            }
+            Ok(listed)
+        })
+        .await
+    }
+
     pub(super) async fn remove_variants_of(&self, source: &StoredName) -> Result<()> {
         let dir = self.variants_of(source);
         blocking(move || match std::fs::remove_dir_all(dir) {

@@ -208,6 +208,22 @@ impl BlobStore {
         }
     }
 
+    /// Every kept variant, by source (whether or not the source is still there). Files in the
+    /// variants folder that are not ours are left out.
+    pub async fn list_variants(&self) -> Result<Vec<VariantName>> {
+        let listed = match &self.backend {
+            Backend::Fs(fs) => fs.list_variants().await?,
+            Backend::S3(s3) => s3.list_variants().await?,
+        };
+        Ok(listed
+            .into_iter()
+            .filter_map(|(source, file)| {
+                let source = StoredName::parse(&source).ok()?;
+                VariantName::parse(&source, &file)
+            })
+            .collect())
+    }
+
     /// Removes every variant made of `source`; none is not an error.
     pub async fn remove_variants_of(&self, source: &StoredName) -> Result<()> {
         match &self.backend {

@@ -196,6 +196,28 @@ impl S3Blobs {
         self.open_key(self.key_of_variant(name), wanted).await
     }
 
+    /// (source folder, file) of every object under `<prefix>/variants/<shard>/`.
+    pub(super) async fn list_variants(&self) -> Result<Vec<(String, String)>> {
+        let folder = self.prefix.clone().join(VARIANTS_DIR);
+        let depth = folder.parts().count() + 3;
+        let keys: Vec<Path> = self
+            .store
+            .list(Some(&folder))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await?;
+        Ok(keys
+            .iter()
+            .filter_map(|key| {
+                let parts: Vec<_> = key.parts().collect();
+                (parts.len() == depth).then(|| {
+                    let source = parts[depth - 2].as_ref().to_owned();
+                    (source, parts[depth - 1].as_ref().to_owned())
+                })
+            })
+            .collect())
+    }
+
     pub(super) async fn remove_variants_of(&self, source: &StoredName) -> Result<()> {
         let made: Vec<Path> = self
             .store

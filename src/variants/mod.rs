@@ -10,13 +10,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::TryStreamExt;
 use sha1::{Digest, Sha1};
 use tokio::sync::Semaphore;
 
 use crate::config::VariantSettings;
 use crate::media::{ImageFormat, OutputFormat, Recipe, StoredName, VariantName};
-use crate::storage::{Blob, BlobBytes, BlobStore, StorageError, Wanted};
+use crate::storage::{Blob, BlobStore, StorageError, Wanted};
 use render::{Encoding, RenderError, Upright};
 
 pub const TRANSFORMS: &str = "mediastore_variant_transforms_total";
@@ -217,20 +216,10 @@ impl Variants {
         }
     }
 
-    async fn read_source(&self, source: &StoredName) -> Result<Vec<u8>, VariantError> {
+    async fn read_source(&self, source: &StoredName) -> Result<bytes::Bytes, VariantError> {
         let blob = self.blobs.open(source, Wanted::Body).await?;
         let blob = blob.ok_or(VariantError::SourceMissing)?;
-        let len = blob.len;
-        let mut bytes = Vec::with_capacity(len as usize);
-        match blob.read(0, len).await? {
-            BlobBytes::Whole(whole) => bytes.extend_from_slice(&whole),
-            BlobBytes::Stream(mut chunks) => {
-                while let Some(chunk) = chunks.try_next().await.map_err(StorageError::from)? {
-                    bytes.extend_from_slice(&chunk);
-                }
-            }
-        }
-        Ok(bytes)
+        Ok(blob.read_all().await?)
     }
 
     /// The strong `ETag` of a variant: what it was made of and how, which gives the same bytes

@@ -22,3 +22,4 @@ mod scaling;
 mod storage;
 mod upload;
 mod variants;
+mod variants_lifecycle;
