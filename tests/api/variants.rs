@@ -422,3 +422,44 @@ async fn the_placeholder_is_a_thumbhash_of_the_upright_image(stack: Stack) {
         Some(placeholder)
     );
 }
+
+#[tokio::test]
+async fn with_avif_enabled_a_browser_that_names_it_gets_avif() {
+    let app = crate::helpers::spawn_app_with(Stack::SQLITE_FS, |s| s.variants.avif = true).await;
+    let media = app.upload_ok(images::jpeg(640, 480), "photo.jpg").await;
+    let url = &media.variants["thumb"];
+    let browser = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8";
+    for (accept, query) in [(Some(browser), ""), (Some("image/webp"), "?format=avif")] {
+        let response = variant(&app, &format!("{url}{query}"), accept).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "image/avif");
+        let bytes = response.bytes().await.unwrap();
+        // An ISO-BMFF file of the AVIF brand.
+        assert_eq!(&bytes[4..12], b"ftypavif", "{accept:?} {query}");
+    }
+    let webp_only = variant(&app, url, Some("image/webp,image/avif;q=0")).await;
+    assert_eq!(webp_only.headers()["content-type"], "image/webp");
+    let anything = variant(&app, url, Some("image/*")).await;
+    assert_eq!(anything.headers()["content-type"], "image/jpeg");
+}
+
+#[tokio::test]
+async fn a_transparent_source_keeps_its_alpha_in_webp_and_png() {
+    let app = spawn_app(Stack::SQLITE_FS).await;
+    let media = app.upload_ok(transparent_png(), "logo.png").await;
+    for accept in ["image/webp", "image/*"] {
+        let response = variant(&app, &media.variants["w320"], Some(accept)).await;
+        let image = decoded(&response.bytes().await.unwrap()).into_rgba8();
+        assert_eq!(image.dimensions(), (320, 240));
+        assert_eq!(
+            image.get_pixel(10, 120).0[3],
+            0,
+            "{accept}: the left half stays clear"
+        );
+        assert_eq!(
+            image.get_pixel(300, 120).0[3],
+            255,
+            "{accept}: the right half opaque"
+        );
+    }
+}
