@@ -67,7 +67,11 @@ pub async fn get_media_variant(
     ),
     responses(
         (status = 200, description = "The headers `GET` would send"),
+        (status = 400, response = inline(doc::MalformedRequest)),
         (status = 404, response = inline(doc::NotFound)),
+        (status = 422, response = inline(doc::InvalidImage)),
+        (status = 500, response = inline(doc::Internal)),
+        (status = 503, response = inline(doc::VariantUnavailable)),
     )
 )]
 #[head("/v1/media/{id}/variants/{variant}")]
@@ -122,7 +126,11 @@ pub async fn get_file_variant(
     ),
     responses(
         (status = 200, description = "The headers `GET` would send"),
+        (status = 400, response = inline(doc::MalformedRequest)),
         (status = 404, response = inline(doc::NotFound)),
+        (status = 422, response = inline(doc::InvalidImage)),
+        (status = 500, response = inline(doc::Internal)),
+        (status = 503, response = inline(doc::VariantUnavailable)),
     )
 )]
 #[head("/v1/files/{name}/variants/{variant}")]
