@@ -185,24 +185,24 @@ pub async fn map(
     Ok(HttpResponse::Ok().json(MediaList::new(mapped, &state.settings.variants)))
 }
 
-/// The ThumbHash of each known file, made before the mapping's transaction. An image that
-/// cannot be decoded, or a transform queue that stays full, leaves its placeholder `null`
-/// rather than refusing the mapping; an unavailable dependency refuses it.
+/// The ThumbHash of each known file, made before the mapping's transaction. A placeholder is
+/// an extra, so it never refuses a mapping (the platform's form submit): an image that cannot
+/// be decoded, a full transform queue or an unavailable store leaves it `null` (mapping again
+/// makes it). After the store fails once, the request stops asking it.
 async fn add_placeholders(state: &AppState, items: &mut [MapItem]) -> Result<()> {
     for item in items.iter_mut() {
         let Some(name) = state.repo.name_of(item.id).await? else {
             continue; // the mapping answers 404 for it
         };
-        item.placeholder = match state.variants.placeholder(&name).await {
-            Ok(hash) => Some(hash),
-            Err(VariantError::Storage(e)) if e.is_unavailable() => {
-                return Err(ApiError::storage("reading a file for its placeholder", e));
-            }
+        match state.variants.placeholder(&name).await {
+            Ok(hash) => item.placeholder = Some(hash),
             Err(e) => {
                 tracing::warn!(error = %e, %name, "no placeholder");
-                None
+                if matches!(&e, VariantError::Storage(e) if e.is_unavailable()) {
+                    break;
+                }
             }
-        };
+        }
     }
     Ok(())
 }

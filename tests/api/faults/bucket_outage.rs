@@ -10,7 +10,7 @@ use super::{
     READINESS_BOUND, assert_names, unavailable, unavailable_within, upload_until_accepted,
 };
 use crate::bucket::TestBucket;
-use crate::helpers::{Stack, spawn_app_with};
+use crate::helpers::{MediaList, Stack, read_json, spawn_app_with};
 use crate::images;
 
 #[tokio::test]
@@ -31,7 +31,14 @@ async fn while_the_bucket_is_down_what_needs_it_is_503_what_does_not_works_and_i
     // Degraded, not dead: what needs only the database keeps working.
     assert_eq!(app.info(&before).await, before);
     let mapping = json!({"owner": "user-1", "files": [{"id": before.id}]});
-    assert_eq!(app.map(&mapping).await.status(), 200);
+    let mapped = app.map(&mapping).await;
+    assert_eq!(mapped.status(), 200, "a mapping needs only the database");
+    let mapped: MediaList = read_json(mapped).await;
+    let metadata = mapped.files[0].metadata.as_ref().expect("metadata");
+    assert_eq!(
+        metadata.placeholder, None,
+        "the placeholder needs the bucket"
+    );
     assert_eq!(app.get("/healthz").await.status(), 200);
     let problem = unavailable_within(READINESS_BOUND, app.get("/readyz")).await;
     assert_names(&problem, "blob store");
