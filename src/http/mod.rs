@@ -22,7 +22,7 @@ mod variants;
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::config::Limits;
+use crate::config::{Limits, VariantSettings};
 
 pub use error::{ApiError, Problem};
 pub use ops::docs;
@@ -55,8 +55,9 @@ pub fn routes_as_actix(cfg: &mut web::ServiceConfig) {
     routes(&mut ServiceConfig::new(cfg));
 }
 
-/// The OpenAPI document of [`routes`], stating the upload limits this instance enforces.
-pub fn openapi_document(limits: &Limits) -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of [`routes`], stating the upload limits this instance enforces and the
+/// variant formats it makes.
+pub fn openapi_document(limits: &Limits, variants: &VariantSettings) -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi as _;
     use utoipa_actix_web::AppExt as _;
     let mut api = actix_web::App::new()
@@ -66,6 +67,7 @@ pub fn openapi_document(limits: &Limits) -> utoipa::openapi::OpenApi {
         .split_for_parts()
         .1;
     upload_form::document_limits(&mut api, limits);
+    variants::document_formats(&mut api, variants);
     api
 }
 

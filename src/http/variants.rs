@@ -11,15 +11,49 @@ use super::error::{ApiError, Result};
 use super::media::{no_media, parse_id};
 use super::problem::{ErrorCode, doc};
 use super::serve;
+use crate::config::VariantSettings;
 use crate::media::{OutputFormat, Recipe, StoredName, negotiate};
 use crate::variants::{Target, VariantError};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VariantQuery {
-    /// `jpeg`, `png`, `webp` or `avif` (with `VARIANT_AVIF=true`); wins over `Accept`.
-    #[param(pattern = "^(jpeg|png|webp|avif)$")]
+    /// `jpeg`, `png`, `webp`, and `avif` when `VARIANT_AVIF=true`; wins over `Accept`.
+    // The document lists the values this instance takes: `document_formats`.
     format: Option<String>,
+}
+
+/// States in the OpenAPI document the `format` values this instance accepts.
+pub fn document_formats(api: &mut utoipa::openapi::OpenApi, settings: &VariantSettings) {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    let formats: Vec<&str> = OutputFormat::ALL
+        .into_iter()
+        .filter(|&f| f != OutputFormat::Avif || settings.avif)
+        .map(|f| match f {
+            OutputFormat::Jpeg => "jpeg",
+            other => other.extension(),
+        })
+        .collect();
+    let schema: utoipa::openapi::RefOr<utoipa::openapi::Schema> = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(formats))
+        .into();
+    let variant_paths = api
+        .paths
+        .paths
+        .iter_mut()
+        .filter(|(path, _)| path.contains("/variants/"));
+    for (_, item) in variant_paths {
+        for operation in [item.get.as_mut(), item.head.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let parameters = operation.parameters.iter_mut().flatten();
+            for parameter in parameters.filter(|p| p.name == "format") {
+                parameter.schema = Some(schema.clone());
+            }
+        }
+    }
 }
 
 /// A variant of a file, by id
