@@ -22,6 +22,7 @@ pub const TRANSFORMS: &str = "mediastore_variant_transforms_total";
 pub const TRANSFORM_SECONDS: &str = "mediastore_variant_transform_seconds";
 pub const LOOKUPS: &str = "mediastore_variant_lookups_total";
 pub const TRANSFORMS_WAITING: &str = "mediastore_variant_transforms_waiting";
+pub const TRANSFORMS_RUNNING: &str = "mediastore_variant_transforms_running";
 
 /// Bumped when the pipeline changes what it makes of the same source, so that `ETag`s (and
 /// caches downstream) change with the bytes.
@@ -55,6 +56,15 @@ pub enum VariantError {
     VanishedAfterWrite,
     #[error("no transform slot came free within {0:?}")]
     Overloaded(Duration),
+}
+
+/// A transform slot held; counted in `/metrics` while held.
+struct Slot<'a>(#[allow(dead_code)] tokio::sync::SemaphorePermit<'a>);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        ::metrics::gauge!(TRANSFORMS_RUNNING).decrement(1);
+    }
 }
 
 /// The formats the variant may already be kept in, in order.
@@ -202,12 +212,15 @@ impl Variants {
     }
 
     /// A transform slot, waiting at most the queue timeout.
-    async fn slot(&self, label: &str) -> Result<tokio::sync::SemaphorePermit<'_>, VariantError> {
+    async fn slot(&self, label: &str) -> Result<Slot<'_>, VariantError> {
         ::metrics::gauge!(TRANSFORMS_WAITING).increment(1);
         let slot = tokio::time::timeout(self.queue_timeout, self.slots.acquire()).await;
         ::metrics::gauge!(TRANSFORMS_WAITING).decrement(1);
         match slot {
-            Ok(slot) => Ok(slot.expect("never closed")),
+            Ok(slot) => {
+                ::metrics::gauge!(TRANSFORMS_RUNNING).increment(1);
+                Ok(Slot(slot.expect("never closed")))
+            }
             Err(_) => {
                 ::metrics::counter!(TRANSFORMS, "variant" => label.to_owned(), "outcome" => "overloaded")
                     .increment(1);

@@ -75,10 +75,14 @@ impl Upright {
         let (width, height) = decoder.dimensions();
         check_pixels(width, height, max_pixels)?;
         let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+        let icc = decoder.icc_profile().ok().flatten();
         // An animation's decoder gives its first frame.
         let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
         image.apply_orientation(orientation);
-        let pixels = image.into_rgba8();
+        let mut pixels = image.into_rgba8();
+        if let Some(icc) = icc {
+            to_srgb(&mut pixels, &icc);
+        }
         Ok(Self {
             full: pixels.dimensions(),
             pixels,
@@ -134,10 +138,11 @@ impl Upright {
             .ok_or_else(|| RenderError::Corrupt("fewer pixels than the header says".into()))?;
         let mut image = DynamicImage::ImageRgb8(rgb);
         image.apply_orientation(orientation);
-        Ok(Some(Self {
-            pixels: image.into_rgba8(),
-            full,
-        }))
+        let mut pixels = image.into_rgba8();
+        if let Some(icc) = decoder.icc_profile() {
+            to_srgb(&mut pixels, &icc);
+        }
+        Ok(Some(Self { pixels, full }))
     }
 
     /// Whether any pixel is not fully opaque (then the default format is PNG, not JPEG).
@@ -254,6 +259,25 @@ fn over_white(pixels: &RgbaImage) -> Vec<u8> {
     rgb
 }
 
+/// Converts pixels in the colour space `icc` describes to sRGB, which is what a variant without
+/// a profile is read as. A profile the colour engine cannot use leaves the pixels as they are.
+fn to_srgb(pixels: &mut RgbaImage, icc: &[u8]) {
+    use moxcms::{ColorProfile, Layout, TransformOptions};
+    let Ok(source) = ColorProfile::new_from_slice(icc) else {
+        return;
+    };
+    let srgb = ColorProfile::new_srgb();
+    let options = TransformOptions::default();
+    let Ok(transform) = source.create_transform_8bit(Layout::Rgba, &srgb, Layout::Rgba, options)
+    else {
+        return;
+    };
+    let input = pixels.as_raw().clone();
+    if transform.transform(&input, pixels).is_err() {
+        pixels.copy_from_slice(&input);
+    }
+}
+
 fn check_pixels(width: u32, height: u32, limit: u64) -> Result<(), RenderError> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limit {
@@ -326,6 +350,25 @@ mod tests {
                 refused,
                 Err(RenderError::TooLarge { pixels: 20_000, .. })
             ));
+        }
+    }
+
+    #[test]
+    fn a_display_p3_photo_is_converted_to_srgb_on_both_decode_paths() {
+        use image::codecs::jpeg::JpegEncoder;
+        let p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+        let flat = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 100, 50]));
+        let mut tagged = Vec::new();
+        let mut encoder = JpegEncoder::new_with_quality(&mut tagged, 95);
+        encoder.set_icc_profile(p3).unwrap();
+        encoder
+            .write_image(&flat, 64, 48, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        for recipe in [None, Some(&Recipe::Width(32))] {
+            let upright = Upright::decode(&tagged, ImageFormat::Jpeg, 1 << 20, recipe).unwrap();
+            let [r, g, b, _] = upright.pixels.get_pixel(10, 10).0;
+            // The same colour in sRGB is more saturated: redder, less green and blue.
+            assert!(r > 210 && g < 95 && b < 45, "{recipe:?}: {r} {g} {b}");
         }
     }
 

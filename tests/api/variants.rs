@@ -105,7 +105,19 @@ async fn every_preset_and_width_has_its_size_and_format_on_every_source_type(sta
                 expected_type,
                 "{file_name} {name}"
             );
+            let etag = response.headers()["etag"].clone();
             let image = decoded(&response.bytes().await.unwrap());
+            // Kept: the same ETag again, and a revalidation is a 304.
+            let again = app
+                .client
+                .get(app.url(url))
+                .header("accept", "image/*")
+                .header("if-none-match", etag.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(again.status(), 304, "{file_name} {name}");
+            assert_eq!(again.headers()["etag"], etag, "{file_name} {name}");
             assert_eq!(
                 image.dimensions(),
                 expected_size(name, source_size),
@@ -462,4 +474,42 @@ async fn a_transparent_source_keeps_its_alpha_in_webp_and_png() {
             "{accept}: the right half opaque"
         );
     }
+}
+
+#[tokio::test]
+async fn with_every_transform_slot_busy_past_the_queue_timeout_a_new_variant_is_503_overloaded() {
+    // A process of its own, so that its running-transforms gauge is its own.
+    let env = [
+        ("MAX_CONCURRENT_TRANSFORMS", "1"),
+        ("UPLOAD_QUEUE_TIMEOUT_SECS", "0"),
+        // AVIF of a 1600×1200 `large` keeps the slot busy for seconds.
+        ("VARIANT_AVIF", "true"),
+    ];
+    let app = spawn_process_with(Stack::SQLITE_FS, &env).await;
+    let media = app.upload_ok(images::jpeg(1600, 1200), "photo.jpg").await;
+    let slow = app
+        .client
+        .get(app.url(&format!("{}?format=avif", media.variants["large"])))
+        .send();
+    let slow = tokio::spawn(slow);
+    crate::helpers::wait_until("the AVIF transform holds the only slot", || async {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        metrics
+            .lines()
+            .any(|l| l == "mediastore_variant_transforms_running 1")
+    })
+    .await;
+
+    let refused = app.get(&media.variants["card"]).await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_problem(refused, 503, "overloaded").await;
+
+    let slow = slow.await.unwrap().unwrap();
+    assert_eq!(slow.status(), 200);
+    assert_eq!(slow.headers()["content-type"], "image/avif");
+    assert_eq!(
+        app.get(&media.variants["card"]).await.status(),
+        200,
+        "a free slot again"
+    );
 }
