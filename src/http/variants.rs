@@ -1,10 +1,14 @@
 //! `/v1/media/{id}/variants/{variant}` and `/v1/files/{name}/variants/{variant}`: a resized,
 //! re-encoded copy of a stored image, made on first request and kept (SPEC §10).
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header::{self, EntityTag, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, head, web};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::{IntoParams, ToResponse as _};
 
 use super::AppState;
 use super::error::{ApiError, Result};
@@ -56,6 +60,51 @@ pub fn document_formats(api: &mut utoipa::openapi::OpenApi, settings: &VariantSe
     }
 }
 
+/// What a `GET` of a variant may answer, by id or by name.
+struct VariantResponses;
+
+impl utoipa::IntoResponses for VariantResponses {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let not_modified = ResponseBuilder::new().description("`If-None-Match` matched");
+        let mut responses = errors();
+        responses.extend([
+            ("200", serve::doc::VariantBytes::response().1),
+            ("206", serve::doc::FileRange::response().1),
+            ("304", not_modified.build().into()),
+            ("416", doc::RangeNotSatisfiable::response().1),
+        ]);
+        responses
+            .into_iter()
+            .map(|(s, r)| (s.to_owned(), r))
+            .collect()
+    }
+}
+
+/// What a `HEAD` of a variant may answer: the errors of `GET`, without their bodies.
+struct VariantHeadResponses;
+
+impl utoipa::IntoResponses for VariantHeadResponses {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let headers = ResponseBuilder::new().description("The headers `GET` would send");
+        let mut responses = errors();
+        responses.push(("200", headers.build().into()));
+        responses
+            .into_iter()
+            .map(|(s, r)| (s.to_owned(), r))
+            .collect()
+    }
+}
+
+fn errors() -> Vec<(&'static str, RefOr<Response>)> {
+    vec![
+        ("400", doc::MalformedRequest::response().1),
+        ("404", doc::NotFound::response().1),
+        ("422", doc::InvalidImage::response().1),
+        ("500", doc::Internal::response().1),
+        ("503", doc::VariantUnavailable::response().1),
+    ]
+}
+
 /// A variant of a file, by id
 ///
 /// `{variant}` is a preset of `VARIANT_PRESETS` (default `thumb`, `card`, `large`) or `w<N>`
@@ -69,17 +118,7 @@ pub fn document_formats(api: &mut utoipa::openapi::OpenApi, settings: &VariantSe
         ("variant" = String, Path, description = "A preset name or `w<N>`", example = "card"),
         VariantQuery,
     ),
-    responses(
-        (status = 200, response = inline(serve::doc::VariantBytes)),
-        (status = 206, response = inline(serve::doc::FileRange)),
-        (status = 304, description = "`If-None-Match` matched"),
-        (status = 400, response = inline(doc::MalformedRequest)),
-        (status = 404, response = inline(doc::NotFound)),
-        (status = 416, response = inline(doc::RangeNotSatisfiable)),
-        (status = 422, response = inline(doc::InvalidImage)),
-        (status = 500, response = inline(doc::Internal)),
-        (status = 503, response = inline(doc::VariantUnavailable)),
-    )
+    responses(VariantResponses)
 )]
 #[get("/v1/media/{id}/variants/{variant}")]
 pub async fn get_media_variant(
@@ -99,14 +138,7 @@ pub async fn get_media_variant(
         ("variant" = String, Path, description = "A preset name or `w<N>`"),
         VariantQuery,
     ),
-    responses(
-        (status = 200, description = "The headers `GET` would send"),
-        (status = 400, response = inline(doc::MalformedRequest)),
-        (status = 404, response = inline(doc::NotFound)),
-        (status = 422, response = inline(doc::InvalidImage)),
-        (status = 500, response = inline(doc::Internal)),
-        (status = 503, response = inline(doc::VariantUnavailable)),
-    )
+    responses(VariantHeadResponses)
 )]
 #[head("/v1/media/{id}/variants/{variant}")]
 pub async fn head_media_variant(
@@ -128,17 +160,7 @@ pub async fn head_media_variant(
         ("variant" = String, Path, description = "A preset name or `w<N>`", example = "w320"),
         VariantQuery,
     ),
-    responses(
-        (status = 200, response = inline(serve::doc::VariantBytes)),
-        (status = 206, response = inline(serve::doc::FileRange)),
-        (status = 304, description = "`If-None-Match` matched"),
-        (status = 400, response = inline(doc::MalformedRequest)),
-        (status = 404, response = inline(doc::NotFound)),
-        (status = 416, response = inline(doc::RangeNotSatisfiable)),
-        (status = 422, response = inline(doc::InvalidImage)),
-        (status = 500, response = inline(doc::Internal)),
-        (status = 503, response = inline(doc::VariantUnavailable)),
-    )
+    responses(VariantResponses)
 )]
 #[get("/v1/files/{name}/variants/{variant}")]
 pub async fn get_file_variant(
@@ -158,14 +180,7 @@ pub async fn get_file_variant(
         ("variant" = String, Path, description = "A preset name or `w<N>`"),
         VariantQuery,
     ),
-    responses(
-        (status = 200, description = "The headers `GET` would send"),
-        (status = 400, response = inline(doc::MalformedRequest)),
-        (status = 404, response = inline(doc::NotFound)),
-        (status = 422, response = inline(doc::InvalidImage)),
-        (status = 500, response = inline(doc::Internal)),
-        (status = 503, response = inline(doc::VariantUnavailable)),
-    )
+    responses(VariantHeadResponses)
 )]
 #[head("/v1/files/{name}/variants/{variant}")]
 pub async fn head_file_variant(
