@@ -123,21 +123,15 @@ impl Variants {
             return Ok(made);
         }
         ::metrics::counter!(LOOKUPS, "result" => "miss").increment(1);
-        let key = format!("{source}/{}/{target:?}", recipe.key());
-        let lock = self.lock_for(&key);
-        let made = async {
-            let _only_one = lock.lock().await;
-            // Made by the request this one waited for?
-            if let Some(made) = self.find(source, recipe, &candidates, wanted).await? {
-                return Ok(made);
-            }
-            self.make(source, recipe, label, target).await?;
-            let made = self.find(source, recipe, &candidates, wanted).await?;
-            made.ok_or(VariantError::VanishedAfterWrite)
+        let in_flight = self.in_flight(format!("{source}/{}/{target:?}", recipe.key()));
+        let _only_one = in_flight.lock.lock().await;
+        // Made by the request this one waited for?
+        if let Some(made) = self.find(source, recipe, &candidates, wanted).await? {
+            return Ok(made);
         }
-        .await;
-        self.release(&key, lock);
-        made
+        self.make(source, recipe, label, target).await?;
+        let made = self.find(source, recipe, &candidates, wanted).await?;
+        made.ok_or(VariantError::VanishedAfterWrite)
     }
 
     async fn find(
@@ -252,17 +246,32 @@ impl Variants {
         hex::encode(hash.finalize())
     }
 
-    fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut in_flight = self.in_flight.lock().expect("in-flight lock");
-        in_flight.entry(key.to_owned()).or_default().clone()
+    /// The lock of the variant `key`, shared by every request for it until the last one is
+    /// done (or gone: a client that hangs up drops its share too).
+    fn in_flight(&self, key: String) -> InFlight<'_> {
+        let mut locks = self.in_flight.lock().expect("in-flight lock");
+        let lock = locks.entry(key.clone()).or_default().clone();
+        InFlight {
+            variants: self,
+            key,
+            lock,
+        }
     }
+}
 
+struct InFlight<'a> {
+    variants: &'a Variants,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for InFlight<'_> {
     /// Forgets the lock once no other request holds or waits for it.
-    fn release(&self, key: &str, lock: Arc<tokio::sync::Mutex<()>>) {
-        let mut in_flight = self.in_flight.lock().expect("in-flight lock");
+    fn drop(&mut self) {
+        let mut locks = self.variants.in_flight.lock().expect("in-flight lock");
         // Ours and the map's: nobody else waits.
-        if Arc::strong_count(&lock) <= 2 {
-            in_flight.remove(key);
+        if Arc::strong_count(&self.lock) <= 2 {
+            locks.remove(&self.key);
         }
     }
 }
