@@ -104,6 +104,16 @@ impl ApiError {
         )
     }
 
+    /// `503 overloaded`: every slot stayed busy for `waited` (the queue timeout); `Retry-After`
+    /// says as much, between 1 and 30 seconds.
+    pub fn overloaded(detail: &str, waited: std::time::Duration) -> Self {
+        let seconds = waited.as_secs().clamp(1, 30);
+        Self::new(ErrorCode::Overloaded, detail).with_header(
+            header::RETRY_AFTER,
+            HeaderValue::from_str(&seconds.to_string()).expect("digits"),
+        )
+    }
+
     /// A problem for a response that some other layer (routing, an extractor) produced bare.
     pub fn from_status(status: StatusCode) -> Self {
         let (code, detail) = match status {

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use actix_multipart::{Field, Multipart};
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 use tokio::sync::OwnedSemaphorePermit;
@@ -30,14 +29,9 @@ pub async fn upload_slot(state: &AppState) -> Result<OwnedSemaphorePermit> {
         Ok(Ok(slot)) => Ok(slot),
         _ => {
             ::metrics::counter!(metrics::UPLOADS, "outcome" => "overloaded").increment(1);
-            let retry_after = queue_timeout.as_secs().clamp(1, 30).to_string();
-            Err(ApiError::new(
-                ErrorCode::Overloaded,
+            Err(ApiError::overloaded(
                 "too many uploads are in progress; retry after the time in Retry-After",
-            )
-            .with_header(
-                header::RETRY_AFTER,
-                HeaderValue::from_str(&retry_after).expect("digits"),
+                queue_timeout,
             ))
         }
     }

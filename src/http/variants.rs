@@ -27,17 +27,17 @@ pub struct VariantQuery {
     format: Option<String>,
 }
 
+/// The formats this instance makes: AVIF only with `VARIANT_AVIF=true`.
+fn offered_formats(settings: &VariantSettings) -> impl Iterator<Item = OutputFormat> + '_ {
+    OutputFormat::ALL
+        .into_iter()
+        .filter(|&f| f != OutputFormat::Avif || settings.avif)
+}
+
 /// States in the OpenAPI document the `format` values this instance accepts.
 pub fn document_formats(api: &mut utoipa::openapi::OpenApi, settings: &VariantSettings) {
     use utoipa::openapi::{ObjectBuilder, Type};
-    let formats: Vec<&str> = OutputFormat::ALL
-        .into_iter()
-        .filter(|&f| f != OutputFormat::Avif || settings.avif)
-        .map(|f| match f {
-            OutputFormat::Jpeg => "jpeg",
-            other => other.extension(),
-        })
-        .collect();
+    let formats: Vec<&str> = offered_formats(settings).map(OutputFormat::name).collect();
     let schema: utoipa::openapi::RefOr<utoipa::openapi::Schema> = ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(formats))
@@ -232,10 +232,10 @@ fn requested(
     })?;
     if let Some(raw) = &query.format {
         let format = OutputFormat::parse(raw)
-            .filter(|&f| f != OutputFormat::Avif || settings.avif)
+            .filter(|f| offered_formats(settings).any(|offered| offered == *f))
             .ok_or_else(|| {
-                let avif = if settings.avif { ", avif" } else { "" };
-                ApiError::malformed(format!("format must be one of jpeg, png, webp{avif}"))
+                let names: Vec<&str> = offered_formats(settings).map(OutputFormat::name).collect();
+                ApiError::malformed(format!("format must be one of {}", names.join(", ")))
             })?;
         return Ok((recipe, Target::Exactly(format), false));
     }
@@ -282,16 +282,9 @@ fn variant_error(e: VariantError) -> ApiError {
         VariantError::Render(e) => ApiError::new(ErrorCode::InvalidImage, e.to_string()),
         VariantError::Storage(e) => ApiError::storage("making a variant", e),
         e @ VariantError::VanishedAfterWrite => ApiError::internal("serving a variant", &e),
-        VariantError::Overloaded(waited) => {
-            let retry_after = waited.as_secs().clamp(1, 30).to_string();
-            ApiError::new(
-                ErrorCode::Overloaded,
-                "every transform slot is busy; retry after the time in Retry-After",
-            )
-            .with_header(
-                header::RETRY_AFTER,
-                HeaderValue::from_str(&retry_after).expect("digits"),
-            )
-        }
+        VariantError::Overloaded(waited) => ApiError::overloaded(
+            "every transform slot is busy; retry after the time in Retry-After",
+            waited,
+        ),
     }
 }

@@ -195,6 +195,14 @@ pub enum OutputFormat {
 impl OutputFormat {
     pub const ALL: [Self; 4] = [Self::Jpeg, Self::Png, Self::Webp, Self::Avif];
 
+    /// The `?format=` value: `jpeg`, `png`, `webp`, `avif`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpeg",
+            other => other.extension(),
+        }
+    }
+
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "jpeg" | "jpg" => Some(Self::Jpeg),
