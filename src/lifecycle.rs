@@ -1,7 +1,7 @@
 //! The upload lifecycle after ingest: expiry of uploads never mapped (users abandon forms) and
 //! removal of files that have no record (a crash between rename and insert).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 
 use crate::db::{DbError, MediaRecord, MediaRepo};
-use crate::media::StoredName;
 use crate::storage::{BlobStore, StorageError, Wanted};
 
 /// Records deleted per statement, so one sweep never holds a long transaction.
@@ -103,22 +102,13 @@ pub async fn remove_orphans(
 /// Removes the variants whose source is gone (a delete racing a first request can leave one).
 /// Returns them as `<source>/<file>`.
 pub async fn remove_orphan_variants(blobs: &BlobStore) -> Result<Vec<String>, LifecycleError> {
-    let mut by_source: HashMap<StoredName, Vec<String>> = HashMap::new();
-    for variant in blobs.list_variants().await? {
-        let name = variant.to_string();
-        by_source
-            .entry(variant.source().clone())
-            .or_default()
-            .push(name);
-    }
     let mut removed = Vec::new();
-    for (source, variants) in by_source {
+    for (source, variants) in blobs.list_variants().await? {
         if blobs.open(&source, Wanted::Size).await?.is_none() {
             blobs.remove_variants_of(&source).await?;
-            removed.extend(variants);
+            removed.extend(variants.iter().map(ToString::to_string));
         }
     }
-    removed.sort();
     Ok(removed)
 }
 

@@ -77,10 +77,12 @@ async fn copy_variants(
     to: &BlobStore,
 ) -> Result<u64, MigrateError> {
     let mut copied = 0;
-    for variant in from.list_variants().await? {
-        if !recorded.contains(variant.source())
-            || to.open_variant(&variant, Wanted::Size).await?.is_some()
-        {
+    let kept = from.list_variants().await?;
+    let of_recorded = kept
+        .into_iter()
+        .filter(|(source, _)| recorded.contains(source));
+    for variant in of_recorded.flat_map(|(_, variants)| variants) {
+        if to.open_variant(&variant, Wanted::Size).await?.is_some() {
             continue;
         }
         let Some(blob) = from.open_variant(&variant, Wanted::Body).await? else {

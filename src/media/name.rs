@@ -13,7 +13,7 @@ static STORED_NAME: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A validated stored name. The only ways in are [`StoredName::new`] and [`StoredName::parse`],
 /// so a value of this type is always safe to join onto a directory path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StoredName(String);
 
 #[derive(Debug, thiserror::Error)]

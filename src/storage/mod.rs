@@ -16,6 +16,7 @@ mod s3;
 mod staged;
 mod staging;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -208,20 +209,23 @@ impl BlobStore {
         }
     }
 
-    /// Every kept variant, by source (whether or not the source is still there). Files in the
-    /// variants folder that are not ours are left out.
-    pub async fn list_variants(&self) -> Result<Vec<VariantName>> {
+    /// Every kept variant, by source in name order (whether or not the source is still there).
+    /// Files in the variants folder that are not ours are left out.
+    pub async fn list_variants(&self) -> Result<BTreeMap<StoredName, Vec<VariantName>>> {
         let listed = match &self.backend {
             Backend::Fs(fs) => fs.list_variants().await?,
             Backend::S3(s3) => s3.list_variants().await?,
         };
-        Ok(listed
-            .into_iter()
-            .filter_map(|(source, file)| {
-                let source = StoredName::parse(&source).ok()?;
-                VariantName::parse(&source, &file)
-            })
-            .collect())
+        let mut by_source: BTreeMap<StoredName, Vec<VariantName>> = BTreeMap::new();
+        for (source, file) in listed {
+            let Ok(source) = StoredName::parse(&source) else {
+                continue;
+            };
+            if let Some(variant) = VariantName::parse(&source, &file) {
+                by_source.entry(source).or_default().push(variant);
+            }
+        }
+        Ok(by_source)
     }
 
     /// Removes every variant made of `source`; none is not an error.
