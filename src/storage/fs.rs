@@ -146,6 +146,22 @@ impl FsBlobs {
     pub(super) async fn open(&self, name: &StoredName, read_small: bool) -> Result<Option<Blob>> {
         open_path(self.path_of(name), read_small).await
     }
+
+    pub(super) async fn remove(&self, name: &StoredName) -> Result<()> {
+        remove_path(self.path_of(name)).await
+    }
+
+    /// Shard by shard, each read in one trip to the blocking pool.
+    pub(super) fn list(&self) -> BoxStream<'static, Result<ListedBlob>> {
+        let root = self.root.clone();
+        stream::once(async move { blocking(move || shards(&root)).await })
+            .map_ok(|shards| stream::iter(shards.into_iter().map(Ok)))
+            .try_flatten()
+            .and_then(|shard| async move { blocking(move || files_in(&shard)).await })
+            .map_ok(|files| stream::iter(files.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
 }
 
 /// [`FsBlobs::open`] of any path in the store.
@@ -168,24 +184,6 @@ pub(super) async fn open_path(path: PathBuf, read_small: bool) -> Result<Option<
         Ok(blob) => Ok(Some(blob)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
-    }
-}
-
-impl FsBlobs {
-    pub(super) async fn remove(&self, name: &StoredName) -> Result<()> {
-        remove_path(self.path_of(name)).await
-    }
-
-    /// Shard by shard, each read in one trip to the blocking pool.
-    pub(super) fn list(&self) -> BoxStream<'static, Result<ListedBlob>> {
-        let root = self.root.clone();
-        stream::once(async move { blocking(move || shards(&root)).await })
-            .map_ok(|shards| stream::iter(shards.into_iter().map(Ok)))
-            .try_flatten()
-            .and_then(|shard| async move { blocking(move || files_in(&shard)).await })
-            .map_ok(|files| stream::iter(files.into_iter().map(Ok)))
-            .try_flatten()
-            .boxed()
     }
 }
 

@@ -131,9 +131,10 @@ impl Drop for OwnPostgres {
     }
 }
 
+/// Whether this process runs as root: `/proc/self` belongs to the process's user.
 fn is_root() -> bool {
-    let id = Command::new("id").arg("-u").output().expect("id -u");
-    String::from_utf8_lossy(&id.stdout).trim() == "0"
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// The newest installed PostgreSQL's programs (Debian keeps them off the PATH).
