@@ -11,12 +11,14 @@
 //!   commands, variants
 //! db, storage              records (SQLite, PostgreSQL) and blobs (directory, bucket)
 //! config                   settings, read from the environment
-//! media, breaker           pure rules: formats, names, dimensions, metadata, mapping;
-//!                            the circuit breaker in front of each dependency
+//! media, breaker, access   pure rules: formats, names, dimensions, metadata, mapping;
+//!                            the circuit breaker in front of each dependency; upload
+//!                            tokens, signed URLs, client addresses and rate limits
 //! ```
 //!
 //! `telemetry` (logging set-up) sits beside `startup`.
 
+pub mod access;
 pub mod breaker;
 pub mod commands;
 pub mod config;

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use clap::{Args, FromArgMatches};
 
+mod access;
 mod limits;
 mod parse;
 mod storage;
 mod variants;
 
+pub use access::{AccessSettings, DownloadAuth, UploadAuth};
 pub use limits::Limits;
 pub use storage::{S3Settings, StorageKind, StorageSettings};
 pub use variants::VariantSettings;
@@ -44,6 +46,8 @@ pub struct Settings {
     pub limits: Limits,
     #[command(flatten)]
     pub variants: VariantSettings,
+    #[command(flatten)]
+    pub access: AccessSettings,
     /// Bearer key of the platform backend for map and delete; unset, those routes answer 503.
     #[arg(long, env = "MEDIA_API_KEY", value_parser = parse::api_key, hide_env_values = true)]
     pub api_key: Option<ApiKey>,
@@ -129,7 +133,13 @@ impl Default for Settings {
 impl Settings {
     /// The rules between settings, which clap checks one variable at a time.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.storage.validate()
+        self.storage.validate()?;
+        self.access.validate(self.bind_addr)
+    }
+
+    /// UPLOAD_AUTH as set, or its default for BIND_ADDR.
+    pub fn upload_auth(&self) -> UploadAuth {
+        self.access.upload_auth(self.bind_addr)
     }
 }
 
@@ -151,6 +161,7 @@ impl fmt::Debug for Settings {
             .field("storage", &self.storage)
             .field("limits", &self.limits)
             .field("api_key", &self.api_key)
+            .field("access", &self.access)
             .field("unmapped_ttl", &self.unmapped_ttl)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("max_concurrent_uploads", &self.max_concurrent_uploads)

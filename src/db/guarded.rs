@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo};
+use super::{DbError, MapError, MediaRecord, MediaRepo, TokenQuota};
 use crate::breaker::Breaker;
 use crate::media::{MapItem, StoredName};
 
@@ -124,8 +124,12 @@ impl MediaRepo for Guarded {
         self.guard(self.records.ping()).await
     }
 
-    async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError> {
-        self.guard(self.records.insert_all(records)).await
+    async fn insert_all(
+        &self,
+        records: &[MediaRecord],
+        quota: Option<TokenQuota>,
+    ) -> Result<(), DbError> {
+        self.guard(self.records.insert_all(records, quota)).await
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {

@@ -45,6 +45,17 @@ pub struct MediaRecord {
     pub frames: Option<i32>,
     /// Whether the stored bytes had their metadata stripped (`STRIP_METADATA`).
     pub metadata_stripped: bool,
+    /// The upload token's owner hint: the only owner the file may be mapped to.
+    pub owner_hint: Option<String>,
+    /// The id of the upload token that stored the file.
+    pub upload_token: Option<Uuid>,
+}
+
+/// An upload token's budget of files, checked in the transaction that records them.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenQuota {
+    pub token: Uuid,
+    pub max_files: u32,
 }
 
 impl MediaRecord {
@@ -58,6 +69,7 @@ impl MediaRecord {
         Mappable {
             id: self.id,
             owner: self.owner.as_deref(),
+            owner_hint: self.owner_hint.as_deref(),
             width: self.width,
             height: self.height,
             size: self.size,
@@ -83,6 +95,8 @@ pub enum DbError {
     Timeout(Duration),
     #[error(transparent)]
     Unavailable(#[from] Open),
+    #[error("the upload token may store at most {max_files} files")]
+    TokenQuota { max_files: u32 },
 }
 
 impl DbError {
@@ -108,7 +122,10 @@ impl DbError {
                 }),
                 _ => false,
             },
-            Self::Migrate(_) | Self::CreateDir { .. } | Self::CorruptName { .. } => false,
+            Self::Migrate(_)
+            | Self::CreateDir { .. }
+            | Self::CorruptName { .. }
+            | Self::TokenQuota { .. } => false,
         }
     }
 
@@ -161,8 +178,13 @@ pub trait MediaRepo: Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), DbError>;
 
-    /// Inserts every record in one transaction: all of them or none.
-    async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError>;
+    /// Inserts every record in one transaction: all of them or none. With a `quota`, none if
+    /// its token would then have stored more than its `max_files`.
+    async fn insert_all(
+        &self,
+        records: &[MediaRecord],
+        quota: Option<TokenQuota>,
+    ) -> Result<(), DbError>;
 
     async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError>;
 

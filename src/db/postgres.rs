@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo, PoolOptions, sql};
+use super::{DbError, MapError, MediaRecord, MediaRepo, PoolOptions, TokenQuota, sql};
 use crate::media::MapItem;
 
 pub struct PostgresRepo {
@@ -48,9 +48,22 @@ impl MediaRepo for PostgresRepo {
         Ok(())
     }
 
-    async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError> {
+    async fn insert_all(
+        &self,
+        records: &[MediaRecord],
+        quota: Option<TokenQuota>,
+    ) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
+        if let Some(quota) = quota {
+            // Uploads with one token queue here until the one before has committed, so each
+            // counts the others' files (READ COMMITTED would not see them otherwise).
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(quota.token.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
         sql::insert_each!(tx, records, std::convert::identity);
+        sql::check_quota!(tx, quota);
         tx.commit().await?;
         Ok(())
     }

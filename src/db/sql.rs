@@ -3,8 +3,11 @@
 
 pub const INSERT: &str = "INSERT INTO media \
     (id, name, content_type, size, sha1, width, height, original_name, created_at, \
-     orientation, frames, metadata_stripped) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     orientation, frames, metadata_stripped, owner_hint, upload_token) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+/// The files an upload token has stored (and that still exist), against its `max_files`.
+pub const COUNT_BY_TOKEN: &str = "SELECT COUNT(*) FROM media WHERE upload_token = $1";
 
 pub const FIND: &str = "SELECT * FROM media WHERE id = $1";
 
@@ -36,6 +39,8 @@ macro_rules! insert_each {
                 .bind(r.orientation)
                 .bind(r.frames)
                 .bind(r.metadata_stripped)
+                .bind(&r.owner_hint)
+                .bind(r.upload_token)
                 .execute(&mut *$tx)
                 .await?;
         }
@@ -62,4 +67,23 @@ macro_rules! apply_mapping {
     }};
 }
 
-pub(super) use {apply_mapping, insert_each};
+/// Inside `$tx`, after the insert: refuses (and so rolls back) a token's files beyond its
+/// `max_files`. The insert took the write lock (SQLite) or the token's lock (PostgreSQL), so
+/// uploads with one token are counted one after another.
+macro_rules! check_quota {
+    ($tx:expr, $quota:expr) => {
+        if let Some(quota) = $quota {
+            let stored: i64 = sqlx::query_scalar($crate::db::sql::COUNT_BY_TOKEN)
+                .bind(quota.token)
+                .fetch_one(&mut *$tx)
+                .await?;
+            if stored > i64::from(quota.max_files) {
+                return Err(DbError::TokenQuota {
+                    max_files: quota.max_files,
+                });
+            }
+        }
+    };
+}
+
+pub(super) use {apply_mapping, check_quota, insert_each};

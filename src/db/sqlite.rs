@@ -9,7 +9,7 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo, PoolOptions, sql};
+use super::{DbError, MapError, MediaRecord, MediaRepo, PoolOptions, TokenQuota, sql};
 use crate::media::MapItem;
 
 pub struct SqliteRepo {
@@ -66,9 +66,14 @@ impl MediaRepo for SqliteRepo {
         Ok(())
     }
 
-    async fn insert_all(&self, records: &[MediaRecord]) -> Result<(), DbError> {
+    async fn insert_all(
+        &self,
+        records: &[MediaRecord],
+        quota: Option<TokenQuota>,
+    ) -> Result<(), DbError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sql::insert_each!(tx, records, timestamp);
+        sql::check_quota!(tx, quota);
         tx.commit().await?;
         Ok(())
     }

@@ -8,6 +8,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use subtle::ConstantTimeEq;
 
 use super::AppState;
+use super::audit::Audited;
 use super::error::ApiError;
 use super::problem::ErrorCode;
 
@@ -40,9 +41,11 @@ fn authorize(req: &HttpRequest) -> Result<ApiKeyAuthorized, ApiError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
+    // Constant time, so the key cannot be guessed byte by byte from response times.
+    let accepted = presented.is_some_and(|key| bool::from(key.as_bytes().ct_eq(expected.expose())));
+    Audited::record(req, "api key", presented, accepted);
     match presented {
-        // Constant time, so the key cannot be guessed byte by byte from response times.
-        Some(key) if bool::from(key.as_bytes().ct_eq(expected.expose())) => Ok(ApiKeyAuthorized),
+        Some(_) if accepted => Ok(ApiKeyAuthorized),
         Some(_) => Err(unauthorized("the API key is wrong")),
         None => Err(unauthorized(
             "send the API key as `Authorization: Bearer <key>`",

@@ -97,8 +97,18 @@ impl ApiError {
 
     /// `503 unavailable`: a dependency is down; `Retry-After` says when to try again.
     pub fn unavailable(detail: &str, retry_after: std::time::Duration) -> Self {
-        let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-        Self::new(ErrorCode::Unavailable, detail).with_header(
+        Self::new(ErrorCode::Unavailable, detail).with_retry_after(retry_after)
+    }
+
+    /// `429 rate_limited`: the client's budget is used up for `wait`.
+    pub fn rate_limited(detail: &str, wait: std::time::Duration) -> Self {
+        Self::new(ErrorCode::RateLimited, detail).with_retry_after(wait)
+    }
+
+    /// `Retry-After` in whole seconds, rounded up, at least 1.
+    fn with_retry_after(self, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+        self.with_header(
             header::RETRY_AFTER,
             HeaderValue::from_str(&seconds.to_string()).expect("digits"),
         )
@@ -216,6 +226,12 @@ impl From<DbError> for ApiError {
         if e.is_unavailable() {
             tracing::warn!(error = %Chain(&e), "database unavailable");
             return Self::unavailable("the database is unavailable", e.retry_after());
+        }
+        if let DbError::TokenQuota { .. } = e {
+            return Self::new(
+                ErrorCode::TooManyFiles,
+                format!("{e}; nothing of this request was kept"),
+            );
         }
         if e.is_conflict() {
             tracing::warn!(error = %Chain(&e), "database refused a conflicting write");

@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, head, web};
 
 use super::AppState;
+use super::access::DownloadGate;
 use super::error::{ApiError, Result};
 use super::problem::doc;
 use super::serve::{self, Route};
@@ -28,6 +29,7 @@ use crate::media::StoredName;
 )]
 #[get("/v1/files/{name}")]
 pub async fn get_file(
+    _: DownloadGate,
     state: web::Data<AppState>,
     req: HttpRequest,
     name: web::Path<String>,
@@ -46,6 +48,7 @@ pub async fn get_file(
 )]
 #[head("/v1/files/{name}")]
 pub async fn head_file(
+    _: DownloadGate,
     state: web::Data<AppState>,
     req: HttpRequest,
     name: web::Path<String>,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::error::{ApiError, Result};
 use crate::media::MapItem;
 
-const MAX_OWNER_CHARS: usize = 200;
+pub(super) const MAX_OWNER_CHARS: usize = 200;
 const MAX_FILES_PER_MAP: usize = 100;
 const MAX_TAGS: usize = 20;
 const MAX_TAG_CHARS: usize = 64;
@@ -44,7 +44,7 @@ pub struct MapFile {
 
 /// The printable-characters rule ([`is_printable`]) as a JSON Schema pattern: no character of
 /// Unicode's control category (Cc).
-const PRINTABLE: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+pub(super) const PRINTABLE: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
 
 /// `uniqueItems` catches the same entry twice; the same id with other tags, which no schema
 /// can describe, is refused as well.
@@ -122,7 +122,7 @@ impl MapRequest {
 }
 
 /// 1 to `max` characters, none of them a control character.
-fn is_printable(text: &str, max: usize) -> bool {
+pub(super) fn is_printable(text: &str, max: usize) -> bool {
     let chars = text.chars().count();
     (1..=max).contains(&chars) && !text.chars().any(char::is_control)
 }

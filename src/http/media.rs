@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, head, post, web};
 use uuid::Uuid;
 
 use super::AppState;
+use super::access::{DownloadGate, UploadGate};
 use super::auth::ApiKeyAuthorized;
 use super::error::{ApiError, Result};
 use super::map_request::MapRequest;
@@ -27,15 +28,23 @@ use crate::variants::VariantError;
 #[utoipa::path(
     tag = "uploads",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
+    params(
+        ("token" = Option<String>, Query, description = "An upload token from \
+            `POST /v1/upload-tokens` (or send it as `Upload-Token`); required when \
+            UPLOAD_AUTH is token"),
+        ("Upload-Token" = Option<String>, Header, description = "The upload token, as a header"),
+    ),
     responses(
         (status = 201, description = "Stored; the files in part order", body = MediaList,
             headers(("Location" = String, description = "`/v1/media/{id}` of the first file"))),
         (status = 400, response = inline(doc::UploadBadRequest)),
+        (status = 401, response = inline(doc::Unauthorized)),
         (status = 403, response = inline(doc::OriginNotAllowed)),
         (status = 408, response = inline(doc::RequestTimeout)),
         (status = 413, response = inline(doc::UploadTooLarge)),
         (status = 415, response = inline(doc::UnsupportedMediaType)),
         (status = 422, response = inline(doc::InvalidImage)),
+        (status = 429, response = inline(doc::RateLimited)),
         (status = 500, response = inline(doc::Internal)),
         (status = 503, response = inline(doc::UploadUnavailable)),
         (status = 507, response = inline(doc::StorageFull)),
@@ -43,6 +52,7 @@ use crate::variants::VariantError;
 )]
 #[post("/v1/media")]
 pub async fn upload(
+    gate: UploadGate,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -51,9 +61,11 @@ pub async fn upload(
     let _in_progress = GaugeGuard::new(metrics::UPLOADS_IN_PROGRESS);
     let started = std::time::Instant::now();
     let stored = async {
-        let files = upload_form::receive_files(&state, &req, payload).await?;
+        let limits = upload_form::limits_for(&state.settings.limits, gate.token.as_ref());
+        let files = upload_form::receive_files(&state, &limits, &req, payload).await?;
         let bytes: u64 = files.iter().map(|file| file.staged.len).sum();
-        let records = ingest::store_all(state.blobs.clone(), state.repo.clone(), files).await?;
+        let (blobs, repo) = (state.blobs.clone(), state.repo.clone());
+        let records = ingest::store_all(blobs, repo, files, gate.token).await?;
         ::metrics::counter!(metrics::UPLOAD_BYTES).increment(bytes);
         Ok::<_, ApiError>(records)
     }
@@ -88,6 +100,7 @@ pub async fn upload(
 )]
 #[get("/v1/media/{id}")]
 pub async fn get_media(
+    _: DownloadGate,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -108,6 +121,7 @@ pub async fn get_media(
 )]
 #[head("/v1/media/{id}")]
 pub async fn head_media(
+    _: DownloadGate,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -178,7 +192,10 @@ pub async fn map(
             }
             MapError::Refused(MapRefusal::Conflict(ids)) => ApiError::new(
                 ErrorCode::Conflict,
-                format!("these ids are mapped to another owner: {}", list(&ids)),
+                format!(
+                    "these ids are mapped to, or were uploaded for, another owner: {}",
+                    list(&ids)
+                ),
             ),
             MapError::Db(e) => e.into(),
         })?;

@@ -38,6 +38,9 @@ pub struct MediaJson {
     pub file_url: String,
     /// Set when mapped; `null` before.
     pub owner: Option<String>,
+    /// The only owner the file may be mapped to, from its upload token; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_hint: Option<String>,
     #[serde(serialize_with = "rfc3339_opt")]
     pub mapped_at: Option<DateTime<Utc>>,
     /// Generated when mapped; `null` before.
@@ -100,10 +103,7 @@ impl MediaJson {
     /// The record as clients see it, with a URL for each variant `settings` offers.
     pub fn new(r: MediaRecord, settings: &VariantSettings) -> Self {
         let url = format!("/v1/media/{}", r.id);
-        let names = settings.presets.iter().map(|p| p.name.clone());
-        let widths = settings.widths.iter().map(|w| format!("w{w}"));
-        let variants = names
-            .chain(widths)
+        let variants = variant_names(settings)
             .map(|name| (name.clone(), format!("{url}/variants/{name}")))
             .collect();
         Self {
@@ -119,6 +119,7 @@ impl MediaJson {
             original_name: r.original_name,
             created_at: r.created_at,
             owner: r.owner,
+            owner_hint: r.owner_hint,
             mapped_at: r.mapped_at,
             metadata: r.metadata.map(|m| m.0.into()),
             orientation: r.orientation,
@@ -126,6 +127,13 @@ impl MediaJson {
             variants,
         }
     }
+}
+
+/// Every variant name `settings` offers: the presets, then `w<N>` for each width.
+pub fn variant_names(settings: &VariantSettings) -> impl Iterator<Item = String> + Clone + '_ {
+    let names = settings.presets.iter().map(|p| p.name.clone());
+    let widths = settings.widths.iter().map(|w| format!("w{w}"));
+    names.chain(widths)
 }
 
 impl MediaList {

@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const UPLOADS: &str = "mediastore_uploads_total";
+/// Requests refused `429`, by `route` (`uploads`, `downloads`).
+pub const RATE_LIMITED: &str = "mediastore_rate_limited_total";
 pub const UPLOAD_BYTES: &str = "mediastore_upload_bytes_total";
 pub const UPLOAD_SECONDS: &str = "mediastore_upload_duration_seconds";
 pub const UPLOADS_IN_PROGRESS: &str = "mediastore_uploads_in_progress";

@@ -2,6 +2,8 @@
 //! resource (`media`, `files`, `ops`), and every route listed in [`routes`], so a path leads to
 //! its handler in one step.
 
+mod access;
+mod audit;
 mod auth;
 pub mod cors;
 pub mod error;
@@ -15,6 +17,7 @@ mod ops;
 pub mod problem;
 pub mod request_id;
 mod serve;
+mod signing;
 mod state;
 mod upload_form;
 mod variants;
@@ -38,6 +41,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(media::head_media) //             HEAD   /v1/media/{id}
         .service(media::delete_media) //           DELETE /v1/media/{id}
         .service(media::media_info) //             GET    /v1/media/{id}/info
+        .service(signing::create_signed_urls) //   POST   /v1/media/{id}/signed-urls
+        .service(signing::create_upload_token) //  POST   /v1/upload-tokens
         .service(variants::get_media_variant) //   GET    /v1/media/{id}/variants/{variant}
         .service(variants::head_media_variant) //  HEAD   /v1/media/{id}/variants/{variant}
         .service(files::get_file) //               GET    /v1/files/{name}
@@ -68,6 +73,7 @@ pub fn openapi_document(limits: &Limits, variants: &VariantSettings) -> utoipa::
         .1;
     upload_form::document_limits(&mut api, limits);
     variants::document_formats(&mut api, variants);
+    access::document_download_gate(&mut api);
     api
 }
 

@@ -92,8 +92,11 @@ error_codes! {
         when "No file was sent: no `file` part, a part without a file name, or an empty file",
         e.g. "the request has no `file` part";
     Unauthorized = 401 "unauthorized" "Unauthorized",
-        when "The API key is missing or wrong",
+        when "The API key is missing or wrong, or (uploads) the upload token is missing, malformed, wrongly signed or expired",
         e.g. "send the API key as `Authorization: Bearer <key>`";
+    Forbidden = 403 "forbidden" "Forbidden",
+        when "DOWNLOAD_AUTH is signed and the URL's signature is missing, wrong or expired; nothing was read",
+        e.g. "the signed URL expired at 1767225600 (unix seconds)";
     OriginNotAllowed = 403 "origin_not_allowed" "Origin not allowed",
         when "A browser page on an origin not in CORS_ALLOWED_ORIGINS tried to write; nothing was read",
         e.g. "pages on https://evil.example may not write here; add it to CORS_ALLOWED_ORIGINS";
@@ -107,13 +110,13 @@ error_codes! {
         when "The upload body stalled",
         e.g. "no data arrived for 30s";
     Conflict = 409 "conflict" "Conflict",
-        when "An id is mapped to another owner; nothing changed",
+        when "An id is mapped to another owner, or was uploaded with a token for another owner; nothing changed",
         e.g. "these ids are mapped to another owner: 0b3c5a4e-5f0e-4a43-9f55-6d0c3f1c2a9e";
     FileTooLarge = 413 "file_too_large" "File too large",
-        when "A file crossed MAX_FILE_BYTES; nothing was kept",
+        when "A file crossed MAX_FILE_BYTES, or the upload token's max_file_bytes; nothing was kept",
         e.g. "file 1 (\"big.jpg\"): the file is larger than the limit of 10485760 bytes";
     TooManyFiles = 413 "too_many_files" "Too many files",
-        when "More than MAX_FILES_PER_REQUEST files were sent; nothing was kept",
+        when "More than MAX_FILES_PER_REQUEST files were sent, or more than the upload token's max_files in all; nothing was kept",
         e.g. "at most 10 files may be uploaded in one request";
     UnsupportedMediaType = 415 "unsupported_media_type" "Unsupported media type",
         when "A file's magic bytes are not an allowed image type; nothing was kept",
@@ -124,6 +127,9 @@ error_codes! {
     InvalidImage = 422 "invalid_image" "Invalid image",
         when "A file's header is unreadable or claims more than MAX_IMAGE_PIXELS, or (variants) the stored image does not decode; nothing was kept",
         e.g. "file 1 (\"bomb.png\"): the image is 100000x100000 pixels, more than the limit of 50000000";
+    RateLimited = 429 "rate_limited" "Rate limited",
+        when "The client address used up its RATE_LIMIT_UPLOADS or RATE_LIMIT_DOWNLOADS; retry after Retry-After seconds",
+        e.g. "at most 60/min uploads per client address; retry in 2 s";
     Internal = 500 "internal" "Internal error",
         when "Unexpected failure; logged under the response's X-Request-Id",
         e.g. "an internal error occurred; it has been logged";

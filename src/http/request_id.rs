@@ -21,6 +21,7 @@ pub async fn request_span(
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
     span.in_scope(|| {
+        super::audit::log_if_protected(&res, &request_id);
         tracing::info!(
             status,
             elapsed_ms = started.elapsed().as_millis() as u64,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
+use super::access::Access;
 use crate::config::Settings;
 use crate::db::MediaRepo;
 use crate::storage::BlobStore;
@@ -17,6 +18,8 @@ pub struct AppState {
     /// One permit per upload allowed to run at once (`MAX_CONCURRENT_UPLOADS`).
     pub upload_slots: Arc<Semaphore>,
     pub variants: Variants,
+    /// Tokens, signatures and rate limits (SPEC §12).
+    pub access: Access,
 }
 
 impl AppState {
@@ -28,7 +31,9 @@ impl AppState {
             settings.limits.max_image_pixels,
             settings.upload_queue_timeout,
         );
+        let access = Access::new(&settings);
         Self {
+            access,
             settings,
             repo,
             blobs,

@@ -12,6 +12,7 @@ use super::AppState;
 use super::error::{ApiError, Result};
 use super::metrics::{self, GaugeGuard};
 use super::problem::ErrorCode;
+use crate::access::UploadClaims;
 use crate::config::Limits;
 use crate::ingest::{self, Received};
 
@@ -42,10 +43,10 @@ pub async fn upload_slot(state: &AppState) -> Result<OwnedSemaphorePermit> {
 /// deleted as they drop).
 pub async fn receive_files(
     state: &AppState,
+    limits: &Limits,
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<Vec<Received>> {
-    let limits = &state.settings.limits;
     let idle = state.settings.body_idle_timeout;
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut received = Vec::new();
@@ -91,6 +92,23 @@ pub async fn receive_files(
         ));
     }
     Ok(received)
+}
+
+/// The server's limits, lowered to an upload token's: its `max_file_bytes` per file, and its
+/// `max_files` already within one request (its total over requests is checked as the files are
+/// recorded).
+pub fn limits_for(limits: &Limits, token: Option<&UploadClaims>) -> Limits {
+    let mut limits = limits.clone();
+    if let Some(token) = token {
+        if let Some(max) = token.max_file_bytes {
+            limits.max_file_bytes = limits.max_file_bytes.min(max);
+        }
+        if let Some(max) = token.max_files {
+            let max = usize::try_from(max).unwrap_or(usize::MAX);
+            limits.max_files_per_request = limits.max_files_per_request.min(max);
+        }
+    }
+    limits
 }
 
 async fn next_part(multipart: &mut Multipart, idle: Duration) -> Result<Option<Field>> {

@@ -11,6 +11,7 @@ use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::{IntoParams, ToResponse as _};
 
 use super::AppState;
+use super::access::DownloadGate;
 use super::error::{ApiError, Result};
 use super::media::{no_media, parse_id};
 use super::problem::{ErrorCode, doc};
@@ -122,6 +123,7 @@ fn errors() -> Vec<(&'static str, RefOr<Response>)> {
 )]
 #[get("/v1/media/{id}/variants/{variant}")]
 pub async fn get_media_variant(
+    _: DownloadGate,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -142,6 +144,7 @@ pub async fn get_media_variant(
 )]
 #[head("/v1/media/{id}/variants/{variant}")]
 pub async fn head_media_variant(
+    _: DownloadGate,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -164,6 +167,7 @@ pub async fn head_media_variant(
 )]
 #[get("/v1/files/{name}/variants/{variant}")]
 pub async fn get_file_variant(
+    _: DownloadGate,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -184,6 +188,7 @@ pub async fn get_file_variant(
 )]
 #[head("/v1/files/{name}/variants/{variant}")]
 pub async fn head_file_variant(
+    _: DownloadGate,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{IngestError, Received};
-use crate::db::{MediaRecord, MediaRepo};
+use crate::access::UploadClaims;
+use crate::db::{MediaRecord, MediaRepo, TokenQuota};
 use crate::media::StoredName;
 use crate::storage::BlobStore;
 
 /// Moves every file to its final name and records them all in one transaction; returns the
 /// records in the files' order. If anything fails, the blobs already stored are removed again.
+/// Files that came with an upload token record its id and owner hint, and count against its
+/// `max_files` in that transaction.
 ///
 /// The work runs in a task of its own, so that a client hanging up (which drops the caller)
 /// cannot stop it half way and leave blobs without records.
@@ -19,8 +22,16 @@ pub async fn store_all(
     blobs: BlobStore,
     repo: Arc<dyn MediaRepo>,
     files: Vec<Received>,
+    token: Option<UploadClaims>,
 ) -> Result<Vec<MediaRecord>, IngestError> {
     let stored = tokio::spawn(async move {
+        let quota = token.as_ref().and_then(|claims| {
+            let max_files = claims.max_files?;
+            Some(TokenQuota {
+                token: claims.id,
+                max_files,
+            })
+        });
         let mut unrecorded = Unrecorded {
             blobs: blobs.clone(),
             names: Vec::new(),
@@ -48,9 +59,11 @@ pub async fn store_all(
                 orientation: file.orientation.into(),
                 frames: file.frames.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
                 metadata_stripped: file.metadata_stripped,
+                owner_hint: token.as_ref().and_then(|claims| claims.owner_hint.clone()),
+                upload_token: token.as_ref().map(|claims| claims.id),
             });
         }
-        repo.insert_all(&records).await?;
+        repo.insert_all(&records, quota).await?;
         unrecorded.names.clear();
         Ok(records)
     });

@@ -82,7 +82,7 @@ async fn a_file_streamed_in_small_chunks_is_stored_and_recorded_under_its_sha1()
         (received.dimensions.width, received.dimensions.height),
         (300, 200)
     );
-    let records = store_all(f.blobs.clone(), f.repo.clone(), vec![received])
+    let records = store_all(f.blobs.clone(), f.repo.clone(), vec![received], None)
         .await
         .unwrap();
     let name = records[0].stored_name().unwrap();
@@ -134,7 +134,7 @@ async fn when_recording_fails_the_blobs_already_committed_are_removed() {
         .await
         .unwrap();
 
-    let failed = store_all(f.blobs.clone(), f.repo.clone(), vec![first, second]).await;
+    let failed = store_all(f.blobs.clone(), f.repo.clone(), vec![first, second], None).await;
     assert!(matches!(failed, Err(IngestError::Db(_))), "{failed:?}");
     // The clean-up runs in a task of its own; give it a moment.
     for _ in 0..100 {

@@ -1,5 +1,6 @@
 //! The mapping rules, shared by both databases: every id must exist, none may belong to another
-//! owner, and each file gets freshly generated metadata.
+//! owner (by an earlier mapping, or by the owner hint of the token that uploaded it), and each
+//! file gets freshly generated metadata.
 
 use uuid::Uuid;
 
@@ -19,6 +20,8 @@ pub struct MapItem {
 pub struct Mappable<'a> {
     pub id: Uuid,
     pub owner: Option<&'a str>,
+    /// The upload token's owner hint: the only owner the file may be mapped to.
+    pub owner_hint: Option<&'a str>,
     pub width: i64,
     pub height: i64,
     pub size: i64,
@@ -30,7 +33,7 @@ pub struct Mappable<'a> {
 pub enum MapRefusal {
     #[error("unknown ids: {0:?}")]
     NotFound(Vec<Uuid>),
-    #[error("ids mapped to another owner: {0:?}")]
+    #[error("ids mapped to, or uploaded for, another owner: {0:?}")]
     Conflict(Vec<Uuid>),
 }
 
@@ -53,7 +56,10 @@ pub fn plan_mapping(
     let files = found.iter().flatten();
     let taken: Vec<Uuid> = files
         .clone()
-        .filter(|file| file.owner.is_some_and(|o| o != owner))
+        .filter(|file| {
+            let other = |o: &str| o != owner;
+            file.owner.is_some_and(other) || file.owner_hint.is_some_and(other)
+        })
         .map(|file| file.id)
         .collect();
     if !taken.is_empty() {
@@ -82,6 +88,7 @@ mod tests {
         Some(Mappable {
             id,
             owner,
+            owner_hint: None,
             width: 4,
             height: 3,
             size: 100,
@@ -121,5 +128,19 @@ mod tests {
         let planned = plan_mapping("u", &items[..1], &[file(mine, Some("u"))]).unwrap();
         assert_eq!(planned[0].format, "png");
         assert_eq!(planned[0].tags, ["cake"]);
+    }
+
+    #[test]
+    fn a_file_uploaded_for_another_owner_is_a_conflict() {
+        let id = Uuid::new_v4();
+        let hinted = |hint| {
+            Some(Mappable {
+                owner_hint: Some(hint),
+                ..file(id, None).unwrap()
+            })
+        };
+        let refused = plan_mapping("u", &[item(id)], &[hinted("v")]);
+        assert_eq!(refused, Err(MapRefusal::Conflict(vec![id])));
+        assert!(plan_mapping("u", &[item(id)], &[hinted("u")]).is_ok());
     }
 }

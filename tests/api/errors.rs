@@ -92,7 +92,7 @@ async fn a_write_that_breaks_a_constraint_is_a_409_conflict_not_a_500(stack: Sta
     let repo = app.repo(1).await;
     let record = repo.find(media.id).await.unwrap().expect("the record");
 
-    let refused = repo.insert_all(&[record]).await.unwrap_err();
+    let refused = repo.insert_all(&[record], None).await.unwrap_err();
 
     assert!(refused.is_conflict(), "{refused:?}");
     assert!(!refused.is_unavailable(), "{refused:?}");

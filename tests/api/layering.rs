@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("media", &[]),
     ("breaker", &[]),
-    ("config", &["media"]),
+    ("access", &[]),
+    ("config", &["media", "access"]),
     ("db", &["media", "config", "breaker"]),
     ("storage", &["media", "config", "breaker"]),
-    ("ingest", &["media", "config", "db", "storage"]),
+    ("ingest", &["access", "media", "config", "db", "storage"]),
     ("lifecycle", &["media", "config", "db", "storage"]),
     ("verify", &["media", "config", "db", "storage"]),
     ("migrate_store", &["media", "config", "db", "storage"]),
@@ -30,7 +31,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "http",
-        &["ingest", "variants", "media", "config", "db", "storage"],
+        &[
+            "ingest", "variants", "access", "media", "config", "db", "storage",
+        ],
     ),
     ("telemetry", &["config"]),
     (
