@@ -95,7 +95,7 @@ pub enum DbError {
     Timeout(Duration),
     #[error(transparent)]
     Unavailable(#[from] Open),
-    #[error("the upload token may store at most {max_files} files")]
+    #[error("the upload token's limit of {max_files} files in all is reached")]
     TokenQuota { max_files: u32 },
 }
 
