@@ -134,9 +134,12 @@ fn admit_upload(req: &HttpRequest) -> Result<UploadGate> {
             }),
         };
     };
-    let keys = access.keys.as_ref().ok_or_else(|| {
-        unauthorized("this server has no SIGNING_KEYS, so it cannot check upload tokens")
-    })?;
+    let Some(keys) = access.keys.as_ref() else {
+        Audited::record(req, "upload token", Some(&text), false);
+        return Err(unauthorized(
+            "this server has no SIGNING_KEYS, so it cannot check upload tokens",
+        ));
+    };
     let verified = UploadToken::verify(keys, &text);
     Audited::record(req, "upload token", Some(&text), verified.is_ok());
     match verified {

@@ -63,7 +63,12 @@ pub async fn store_all(
                 upload_token: token.as_ref().map(|claims| claims.id),
             });
         }
-        repo.insert_all(&records, quota).await?;
+        if let Err(e) = repo.insert_all(&records, quota).await {
+            // Removed before the answer, so a refused upload (over a token's max_files, say)
+            // leaves nothing by the time the client hears of it.
+            unrecorded.remove_now().await;
+            return Err(e.into());
+        }
         unrecorded.names.clear();
         Ok(records)
     });
@@ -81,6 +86,16 @@ fn column(n: u64) -> i64 {
 struct Unrecorded {
     blobs: BlobStore,
     names: Vec<StoredName>,
+}
+
+impl Unrecorded {
+    async fn remove_now(&mut self) {
+        for name in std::mem::take(&mut self.names) {
+            if let Err(e) = self.blobs.remove(&name).await {
+                tracing::error!(error = %e, %name, "could not remove a blob whose record failed; gc will");
+            }
+        }
+    }
 }
 
 impl Drop for Unrecorded {

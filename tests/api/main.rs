@@ -8,6 +8,7 @@ mod images;
 mod metadata_fixtures;
 mod privacy;
 
+mod access;
 mod cors;
 mod download;
 mod errors;
