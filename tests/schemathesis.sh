@@ -63,6 +63,7 @@ BIND_ADDR="127.0.0.1:$port" \
 DATABASE_URL="sqlite://$work/db.sqlite" \
 UPLOAD_DIR="$work/uploads" \
 MEDIA_API_KEY="$API_KEY" \
+SIGNING_KEYS="schemathesis-signing-key-0123456789abcdef" \
 RUST_LOG="${RUST_LOG:-warn}" \
     "$bin" serve >"$work/server.log" 2>&1 &
 server_pid=$!

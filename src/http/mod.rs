@@ -8,6 +8,8 @@ mod auth;
 pub mod cors;
 pub mod error;
 mod files;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod map_request;
 mod media;
 mod media_json;
@@ -74,6 +76,7 @@ pub fn openapi_document(limits: &Limits, variants: &VariantSettings) -> utoipa::
     upload_form::document_limits(&mut api, limits);
     variants::document_formats(&mut api, variants);
     access::document_download_gate(&mut api);
+    signing::document_limits(&mut api, limits.max_file_bytes);
     api
 }
 

@@ -234,3 +234,17 @@ mod tests {
         );
     }
 }
+
+/// States this instance's MAX_FILE_BYTES as the most a token's `max_file_bytes` may be.
+pub fn document_limits(api: &mut utoipa::openapi::OpenApi, max_file_bytes: u64) {
+    use utoipa::openapi::{RefOr, Schema};
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(request))) =
+        components.schemas.get_mut("UploadTokenRequest")
+        && let Some(RefOr::T(Schema::Object(field))) = request.properties.get_mut("max_file_bytes")
+    {
+        field.maximum = Some((max_file_bytes as f64).into());
+    }
+}
