@@ -213,6 +213,20 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// States this instance's MAX_FILE_BYTES as the most a token's `max_file_bytes` may be.
+pub fn document_limits(api: &mut utoipa::openapi::OpenApi, max_file_bytes: u64) {
+    use utoipa::openapi::{RefOr, Schema};
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(request))) =
+        components.schemas.get_mut("UploadTokenRequest")
+        && let Some(RefOr::T(Schema::Object(field))) = request.properties.get_mut("max_file_bytes")
+    {
+        field.maximum = Some((max_file_bytes as f64).into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use utoipa::PartialSchema as _;
@@ -232,19 +246,5 @@ mod tests {
             schema["properties"]["expires_in"]["maximum"],
             MAX_EXPIRES_IN
         );
-    }
-}
-
-/// States this instance's MAX_FILE_BYTES as the most a token's `max_file_bytes` may be.
-pub fn document_limits(api: &mut utoipa::openapi::OpenApi, max_file_bytes: u64) {
-    use utoipa::openapi::{RefOr, Schema};
-    let Some(components) = api.components.as_mut() else {
-        return;
-    };
-    if let Some(RefOr::T(Schema::Object(request))) =
-        components.schemas.get_mut("UploadTokenRequest")
-        && let Some(RefOr::T(Schema::Object(field))) = request.properties.get_mut("max_file_bytes")
-    {
-        field.maximum = Some((max_file_bytes as f64).into());
     }
 }
