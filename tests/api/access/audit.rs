@@ -28,6 +28,13 @@ fn request_id(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
+/// Method and route (the pattern, not the path) of the protected calls.
+const MINT: (&str, &str) = ("POST", "/v1/upload-tokens");
+const UPLOAD: (&str, &str) = ("POST", "/v1/media");
+const MAP: (&str, &str) = ("POST", "/v1/media/map");
+const SIGN: (&str, &str) = ("POST", "/v1/media/{id}/signed-urls");
+const DELETE: (&str, &str) = ("DELETE", "/v1/media/{id}");
+
 #[tokio::test]
 async fn protected_calls_are_logged_once_with_the_fingerprint_never_the_secret() {
     let served = Served::start(&[("UPLOAD_AUTH", "token"), ("SIGNING_KEYS", KEY_A)]).await;
@@ -35,8 +42,7 @@ async fn protected_calls_are_logged_once_with_the_fingerprint_never_the_secret()
     let mut expected = Vec::new();
     let mut unaudited = Vec::new();
     let mut expect = |response: &reqwest::Response,
-                      method,
-                      route,
+                      (method, route): (&'static str, &'static str),
                       credential,
                       presented: Option<&str>,
                       accepted| {
@@ -53,36 +59,15 @@ async fn protected_calls_are_logged_once_with_the_fingerprint_never_the_secret()
 
     let wrong_key = "wrong-key-not-the-api-key-0123";
     let minted = app.request_token(Some("{}"), Some(API_KEY)).await;
-    expect(
-        &minted,
-        "POST",
-        "/v1/upload-tokens",
-        "api key",
-        Some(API_KEY),
-        true,
-    );
+    expect(&minted, MINT, "api key", Some(API_KEY), true);
     let token = minted.json::<Value>().await.unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned();
     let response = app.request_token(None, Some(wrong_key)).await;
-    expect(
-        &response,
-        "POST",
-        "/v1/upload-tokens",
-        "api key",
-        Some(wrong_key),
-        false,
-    );
+    expect(&response, MINT, "api key", Some(wrong_key), false);
     let response = app.request_token(None, None).await;
-    expect(
-        &response,
-        "POST",
-        "/v1/upload-tokens",
-        "api key",
-        None,
-        false,
-    );
+    expect(&response, MINT, "api key", None, false);
 
     let forged = craft_token(KEY_A, KEY_B, &claims(now() + 600));
     let mut media = None;
@@ -94,14 +79,7 @@ async fn protected_calls_are_logged_once_with_the_fingerprint_never_the_secret()
     ] {
         let response = app.upload_with(vec![images::png(4, 4)], token, how).await;
         assert_eq!(response.status().is_success(), accepted);
-        expect(
-            &response,
-            "POST",
-            "/v1/media",
-            "upload token",
-            token,
-            accepted,
-        );
+        expect(&response, UPLOAD, "upload token", token, accepted);
         if accepted {
             media = Some(read_json::<MediaList>(response).await.files.remove(0));
         }
@@ -120,28 +98,14 @@ async fn protected_calls_are_logged_once_with_the_fingerprint_never_the_secret()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    expect(
-        &response,
-        "POST",
-        "/v1/media/map",
-        "api key",
-        Some(API_KEY),
-        true,
-    );
+    expect(&response, MAP, "api key", Some(API_KEY), true);
     let signing = format!("/v1/media/{}/signed-urls", media.id);
     let response = with_key(reqwest::Method::POST, &signing)
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    expect(
-        &response,
-        "POST",
-        "/v1/media/{id}/signed-urls",
-        "api key",
-        Some(API_KEY),
-        true,
-    );
+    expect(&response, SIGN, "api key", Some(API_KEY), true);
     for path in [media.url.clone(), media.info_path(), "/healthz".to_owned()] {
         let response = app.http().get(app.at(&path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
@@ -153,14 +117,7 @@ async fn protected_calls_are_logged_once_with_the_fingerprint_never_the_secret()
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    expect(
-        &response,
-        "DELETE",
-        "/v1/media/{id}",
-        "api key",
-        Some(API_KEY),
-        true,
-    );
+    expect(&response, DELETE, "api key", Some(API_KEY), true);
 
     let count = expected.len();
     wait_until("every audit line is written", || async {
