@@ -8,6 +8,8 @@ mod auth;
 pub mod cors;
 pub mod error;
 mod files;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod map_request;
 mod media;
 mod media_json;
