@@ -58,7 +58,8 @@ impl Application {
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let state = web::Data::new(AppState::new(settings, repo, blobs));
 
-        let api = http::openapi_document(&state.settings.limits, &state.settings.variants);
+        let settings = &state.settings;
+        let api = http::openapi_document(&settings.limits, &settings.variants, &settings.access);
         let origins = state.settings.cors_allowed_origins.clone();
         // actix counts connections per worker. An accepted upload waiting for a slot holds about
         // 0.3 MB of actix read buffers, so this bound is what keeps memory flat in a burst.

@@ -210,7 +210,8 @@ struct SignatureQuery {
     signature: Option<String>,
 }
 
-/// States the download gate in the document: every download operation (by id, by name,
+/// States the download gate in the document (when DOWNLOAD_AUTH is signed; public downloads
+/// ignore the parameters): every download operation (by id, by name,
 /// variants) takes `expires` and `signature`, and may answer `403` and `429`.
 pub fn document_download_gate(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::ToResponse as _;

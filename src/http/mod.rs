@@ -27,7 +27,7 @@ mod variants;
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::config::{Limits, VariantSettings};
+use crate::config::{AccessSettings, Limits, VariantSettings};
 
 pub use error::{ApiError, Problem};
 pub use ops::docs;
@@ -64,7 +64,11 @@ pub fn routes_as_actix(cfg: &mut web::ServiceConfig) {
 
 /// The OpenAPI document of [`routes`], stating the upload limits this instance enforces and the
 /// variant formats it makes.
-pub fn openapi_document(limits: &Limits, variants: &VariantSettings) -> utoipa::openapi::OpenApi {
+pub fn openapi_document(
+    limits: &Limits,
+    variants: &VariantSettings,
+    access: &AccessSettings,
+) -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi as _;
     use utoipa_actix_web::AppExt as _;
     let mut api = actix_web::App::new()
@@ -75,7 +79,9 @@ pub fn openapi_document(limits: &Limits, variants: &VariantSettings) -> utoipa::
         .1;
     upload_form::document_limits(&mut api, limits);
     variants::document_formats(&mut api, variants);
-    access::document_download_gate(&mut api);
+    if access.download_auth == crate::config::DownloadAuth::Signed {
+        access::document_download_gate(&mut api);
+    }
     signing::document_limits(&mut api, limits.max_file_bytes);
     api
 }

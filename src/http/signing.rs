@@ -20,6 +20,8 @@ use crate::access::{SignedPath, UploadClaims, UploadToken, unix_now};
 const MAX_EXPIRES_IN: u64 = 7 * 24 * 3600;
 const DEFAULT_TOKEN_EXPIRES_IN: u64 = 3600;
 const DEFAULT_URL_EXPIRES_IN: u64 = 600;
+/// The most files one token may store (the schema states it too).
+const MAX_TOKEN_FILES: u32 = 10_000;
 
 /// What an upload token allows; every field is optional.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -34,7 +36,7 @@ pub struct UploadTokenRequest {
     )]
     owner_hint: Option<String>,
     /// How many files the token may store, over all its uploads.
-    #[schema(example = 10, minimum = 1)]
+    #[schema(example = 10, minimum = 1, maximum = 10000)]
     max_files: Option<u32>,
     /// How large each file may be, at most MAX_FILE_BYTES.
     #[schema(example = 10485760, minimum = 1)]
@@ -89,6 +91,11 @@ pub async fn create_upload_token(
         return Err(ApiError::malformed(
             "`max_files` and `max_file_bytes` must be at least 1",
         ));
+    }
+    if request.max_files.is_some_and(|n| n > MAX_TOKEN_FILES) {
+        return Err(ApiError::malformed(format!(
+            "`max_files` may be at most {MAX_TOKEN_FILES}"
+        )));
     }
     let server_max = state.settings.limits.max_file_bytes;
     if request.max_file_bytes.is_some_and(|max| max > server_max) {
@@ -192,11 +199,29 @@ pub async fn create_signed_urls(
 
 /// An empty body is the defaults; anything else must be the JSON object.
 fn json_or_default<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let malformed =
+        |e: serde_json::Error| ApiError::malformed(format!("the body is not valid: {e}"));
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::malformed(format!("the body is not valid: {e}")))
+    // `null` is what a JSON client sends for "no body" (the body is optional).
+    match serde_json::from_slice::<serde_json::Value>(body).map_err(malformed)? {
+        serde_json::Value::Null => Ok(T::default()),
+        mut value => {
+            // JSON Schema counts `600.0` as an integer, so it is taken as one.
+            if let Some(fields) = value.as_object_mut() {
+                for field in fields.values_mut() {
+                    if let Some(n) = field.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0)
+                        && !field.is_u64()
+                        && n <= u64::MAX as f64
+                    {
+                        *field = serde_json::Value::from(n as u64);
+                    }
+                }
+            }
+            serde_json::from_value(value).map_err(malformed)
+        }
+    }
 }
 
 fn expiry(expires_in: u64) -> Result<DateTime<Utc>> {
