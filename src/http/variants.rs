@@ -286,7 +286,11 @@ fn variant_error(e: VariantError) -> ApiError {
         }
         VariantError::Render(e) => ApiError::new(ErrorCode::InvalidImage, e.to_string()),
         VariantError::Storage(e) => ApiError::storage("making a variant", e),
-        e @ VariantError::VanishedAfterWrite => ApiError::internal("serving a variant", &e),
+        // Only a delete of the source removes a kept variant: the file is gone, not broken.
+        VariantError::VanishedAfterWrite => {
+            tracing::warn!("a variant was removed as it was made: its file was deleted");
+            ApiError::not_found("the file was deleted while its variant was made")
+        }
         VariantError::Overloaded(waited) => ApiError::overloaded(
             "every transform slot is busy; retry after the time in Retry-After",
             waited,
