@@ -150,14 +150,15 @@ test('Swagger UI renders every operation offline', async () => {
   await page.waitForSelector('.opblock');
   const operations = await page.locator('.opblock-summary-path').allTextContents();
   for (const path of ['/v1/media', '/v1/media/map', '/v1/media/{id}', '/v1/files/{name}', '/v1/media/{id}/info',
-    '/v1/media/{id}/variants/{variant}', '/v1/files/{name}/variants/{variant}', '/healthz', '/readyz', '/metrics']) {
+    '/v1/media/{id}/variants/{variant}', '/v1/files/{name}/variants/{variant}', '/v1/upload-tokens',
+    '/v1/media/{id}/signed-urls', '/healthz', '/readyz', '/metrics']) {
     assert.ok(operations.some((p) => p.replace(/\u200b/g, '') === path), `${path} is not shown: ${operations}`);
   }
   // One block per operation of the served document.
   const document = await (await fetch(`${api}/openapi.json`)).json();
   const documented = Object.values(document.paths).flatMap((item) => Object.keys(item)
     .filter((method) => ['get', 'head', 'post', 'put', 'delete', 'patch'].includes(method)));
-  assert.equal(documented.length, 15);
+  assert.equal(documented.length, 17);
   assert.equal(await page.locator('.opblock').count(), documented.length);
   assert.deepEqual(external, [], 'Swagger UI fetched nothing from outside the service');
   await page.screenshot({ path: join(ARTIFACTS, 'swagger-ui.png'), fullPage: true });
