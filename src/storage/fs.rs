@@ -120,9 +120,18 @@ impl FsBlobs {
 
     pub(super) async fn remove_variants_of(&self, source: &StoredName) -> Result<()> {
         let dir = self.variants_of(source);
-        blocking(move || match std::fs::remove_dir_all(dir) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        blocking(move || {
+            // A variant being made as its file is deleted can land in the folder while it is
+            // being emptied; the next pass removes it, and `gc` whatever comes after.
+            for _ in 0..3 {
+                match std::fs::remove_dir_all(&dir) {
+                    Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => continue,
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => return Ok(()),
+                }
+            }
+            tracing::warn!(dir = %dir.display(), "variants kept appearing as their file was deleted; gc will remove them");
+            Ok(())
         })
         .await
     }
