@@ -59,6 +59,11 @@ impl StagedFile {
     /// vectored write on the blocking pool: one trip per batch, and no copy into a buffer.
     /// Memory per file is one batch, whatever the file's size.
     pub async fn append(&mut self, chunk: Bytes) -> Result<()> {
+        // An empty chunk writes nothing; kept, it could be a batch's only slice, and a write of
+        // zero bytes reads as a full disk.
+        if chunk.is_empty() {
+            return Ok(());
+        }
         self.pending_bytes += chunk.len();
         self.pending.push(chunk);
         if self.pending_bytes >= WRITE_BATCH_BYTES {

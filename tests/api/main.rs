@@ -13,6 +13,7 @@ mod cors;
 mod download;
 mod errors;
 mod faults;
+mod fuzz_regressions;
 mod health;
 mod layering;
 mod lifecycle;

@@ -8,8 +8,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::helpers::{
-    BOUNDARY, Stack, TestApp, assert_problem, file_part, spawn_app_with, spawn_process,
-    split_multipart, wait_until,
+    BOUNDARY, Stack, TestApp, assert_problem, file_part, metric_sample, spawn_app_with,
+    spawn_process, split_multipart, wait_until,
 };
 use crate::images::{self, OVER_ONE_S3_PART};
 use crate::matrix;
@@ -139,17 +139,6 @@ async fn rejected_and_abandoned_uploads_leave_nothing_behind(stack: Stack) {
     app.assert_nothing_kept().await;
 }
 
-/// The value of one sample line (`name{labels} value`) in a Prometheus text page; 0 when the
-/// series has not been recorded yet.
-fn sample(page: &str, series: &str) -> f64 {
-    page.lines()
-        .find_map(|line| {
-            line.strip_prefix(series)
-                .and_then(|rest| rest.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
-}
-
 /// The metrics recorder is process-wide, so the app runs as a process of its own: every count
 /// on its page is this test's.
 #[tokio::test]
@@ -183,12 +172,16 @@ async fn metrics_expose_the_counters_and_they_move_after_an_upload() {
     let by_id = r#"mediastore_files_served_total{route="by_id"}"#;
     let by_name = r#"mediastore_files_served_total{route="by_name"}"#;
     for series in [created, bytes, by_id, by_name] {
-        assert_eq!(sample(&before, series), 0.0, "{series} before:\n{before}");
+        assert_eq!(
+            metric_sample(&before, series),
+            0.0,
+            "{series} before:\n{before}"
+        );
     }
-    assert_eq!(sample(&after, created), 1.0, "{after}");
-    assert_eq!(sample(&after, bytes), media.size as f64, "{after}");
-    assert_eq!(sample(&after, by_id), 1.0, "{after}");
-    assert_eq!(sample(&after, by_name), 1.0, "{after}");
+    assert_eq!(metric_sample(&after, created), 1.0, "{after}");
+    assert_eq!(metric_sample(&after, bytes), media.size as f64, "{after}");
+    assert_eq!(metric_sample(&after, by_id), 1.0, "{after}");
+    assert_eq!(metric_sample(&after, by_name), 1.0, "{after}");
 }
 
 /// Beyond `MAX_CONNECTIONS`, a connection is neither accepted (it would cost buffers) nor

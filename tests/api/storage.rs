@@ -1,17 +1,10 @@
 //! The blob store on a real file system.
 
+use crate::helpers::{
+    assert_nothing_staged_in, prepared_directory, sha1_hex, staged, staged_files_in,
+};
 use mediastore::media::ImageFormat;
 use mediastore::storage::BlobStore;
-
-use crate::helpers::{assert_nothing_staged_in, sha1_hex, staged, staged_files_in};
-
-/// A blob directory of its own, prepared as at start-up.
-async fn prepared_directory() -> (tempfile::TempDir, BlobStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = BlobStore::fs(dir.path());
-    store.prepare().await.unwrap();
-    (dir, store)
-}
 
 #[tokio::test]
 async fn the_same_bytes_committed_in_the_same_millisecond_get_two_names() {

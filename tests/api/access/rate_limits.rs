@@ -7,7 +7,7 @@ use mediastore::config::Settings;
 
 use super::{Carried, Service};
 use crate::helpers::{
-    MediaList, Stack, TestApp, assert_problem, detail, read_json, spawn_app_with,
+    MediaList, Stack, TestApp, assert_problem, detail, metric_sample, read_json, spawn_app_with,
     spawn_process_with,
 };
 use crate::images;
@@ -132,16 +132,6 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     assert_eq!(upload_from(&app, None).await.status(), 201);
 }
 
-/// The value of a sample line (`name{labels} value`); 0 when not recorded yet.
-fn sample(page: &str, series: &str) -> f64 {
-    page.lines()
-        .find_map(|line| {
-            line.strip_prefix(series)
-                .and_then(|rest| rest.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
-}
-
 /// The recorder is process-wide, so the app is a process of its own.
 #[tokio::test]
 async fn refusals_are_counted_by_route_on_metrics() {
@@ -158,6 +148,6 @@ async fn refusals_are_counted_by_route_on_metrics() {
     let page = app.get("/metrics").await.text().await.unwrap();
     let uploads = r#"mediastore_rate_limited_total{route="uploads"}"#;
     let downloads = r#"mediastore_rate_limited_total{route="downloads"}"#;
-    assert_eq!(sample(&page, uploads), 1.0, "{page}");
-    assert_eq!(sample(&page, downloads), 2.0, "{page}");
+    assert_eq!(metric_sample(&page, uploads), 1.0, "{page}");
+    assert_eq!(metric_sample(&page, downloads), 2.0, "{page}");
 }

@@ -160,3 +160,14 @@ pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str
 pub fn detail(problem: &Value) -> &str {
     problem["detail"].as_str().expect("a detail")
 }
+
+/// The value of one sample line (`name{labels} value`) in a Prometheus text page; 0 when the
+/// series has not been recorded yet.
+pub fn metric_sample(page: &str, series: &str) -> f64 {
+    page.lines()
+        .find_map(|line| {
+            line.strip_prefix(series)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}

@@ -198,3 +198,11 @@ pub async fn staged(store: &BlobStore, bytes: &[u8]) -> Staged {
         .unwrap();
     file.finish().await.unwrap()
 }
+
+/// A blob directory of its own, prepared as at start-up.
+pub async fn prepared_directory() -> (tempfile::TempDir, BlobStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::fs(dir.path());
+    store.prepare().await.unwrap();
+    (dir, store)
+}
