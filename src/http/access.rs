@@ -83,11 +83,18 @@ fn forwarded_for(req: &HttpRequest) -> Option<String> {
     Some(values.collect::<Vec<_>>().join(","))
 }
 
-fn spend(limiter: Option<&RateLimiter>, client: ClientAddr, what: &str) -> Result<()> {
+/// Takes one request from the client's budget. The client's address is only worked out when
+/// there is a budget: a download without rate limits does not read `X-Forwarded-For`.
+fn spend(
+    access: &Access,
+    limiter: Option<&RateLimiter>,
+    req: &HttpRequest,
+    what: &str,
+) -> Result<()> {
     let Some(limiter) = limiter else {
         return Ok(());
     };
-    limiter.check(client).map_err(|wait| {
+    limiter.check(access.client(req)).map_err(|wait| {
         ::metrics::counter!(super::metrics::RATE_LIMITED, "route" => what.to_owned()).increment(1);
         ApiError::rate_limited(
             &format!(
@@ -98,11 +105,6 @@ fn spend(limiter: Option<&RateLimiter>, client: ClientAddr, what: &str) -> Resul
             wait,
         )
     })
-}
-
-fn state(req: &HttpRequest) -> &AppState {
-    req.app_data::<web::Data<AppState>>()
-        .expect("AppState is registered")
 }
 
 /// An upload allowed in: the token's claims when one was sent.
@@ -120,8 +122,8 @@ impl FromRequest for UploadGate {
 }
 
 fn admit_upload(req: &HttpRequest) -> Result<UploadGate> {
-    let access = &state(req).access;
-    spend(access.uploads.as_ref(), access.client(req), "uploads")?;
+    let access = &AppState::of(req).access;
+    spend(access, access.uploads.as_ref(), req, "uploads")?;
     let Some(text) = token_of(req) else {
         return match access.upload_auth {
             UploadAuth::Open => Ok(UploadGate { token: None }),
@@ -185,8 +187,8 @@ impl FromRequest for DownloadGate {
 }
 
 fn admit_download(req: &HttpRequest) -> Result<DownloadGate> {
-    let access = &state(req).access;
-    spend(access.downloads.as_ref(), access.client(req), "downloads")?;
+    let access = &AppState::of(req).access;
+    spend(access, access.downloads.as_ref(), req, "downloads")?;
     if access.download_auth == DownloadAuth::Public {
         return Ok(DownloadGate);
     }

@@ -4,7 +4,7 @@ use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use subtle::ConstantTimeEq;
 
 use super::AppState;
@@ -26,9 +26,7 @@ impl FromRequest for ApiKeyAuthorized {
 }
 
 fn authorize(req: &HttpRequest) -> Result<ApiKeyAuthorized, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .expect("AppState is registered");
+    let state = AppState::of(req);
     let Some(expected) = &state.settings.api_key else {
         return Err(ApiError::new(
             ErrorCode::Unavailable,

@@ -2,7 +2,7 @@
 //! forms, and download URLs that expire.
 
 use actix_web::{HttpResponse, post, web};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use super::auth::ApiKeyAuthorized;
 use super::error::{ApiError, Result};
 use super::map_request::{MAX_OWNER_CHARS, is_printable};
 use super::media::{no_media, parse_id};
-use super::media_json::variant_names;
+use super::media_json::{rfc3339, variant_names};
 use super::problem::doc;
 use crate::access::{SignedPath, UploadClaims, UploadToken, unix_now};
 
@@ -51,7 +51,8 @@ pub struct UploadTokenResponse {
     /// Opaque to the browser: send it as `?token=` or `Upload-Token` with each upload.
     token: String,
     #[schema(example = "2026-12-02T12:00:00.000Z")]
-    expires_at: String,
+    #[serde(serialize_with = "rfc3339")]
+    expires_at: DateTime<Utc>,
 }
 
 /// Mint an upload token
@@ -113,7 +114,7 @@ pub async fn create_upload_token(
     };
     Ok(HttpResponse::Created().json(UploadTokenResponse {
         token: UploadToken::mint(keys, &claims),
-        expires_at: rfc3339(expires_at),
+        expires_at,
     }))
 }
 
@@ -129,7 +130,8 @@ pub struct SignedUrlsRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignedUrls {
     #[schema(example = "2026-12-02T12:10:00.000Z")]
-    expires_at: String,
+    #[serde(serialize_with = "rfc3339")]
+    expires_at: DateTime<Utc>,
     /// Download by id.
     url: String,
     /// Download by stored name (needs no database: the one to put behind a CDN).
@@ -184,7 +186,7 @@ pub async fn create_signed_urls(
     let (by_id, by_name) = (format!("/v1/media/{id}"), format!("/v1/files/{name}"));
     let variants = variant_names(&state.settings.variants);
     Ok(HttpResponse::Ok().json(SignedUrls {
-        expires_at: rfc3339(expires_at),
+        expires_at,
         url: sign(by_id.clone()),
         file_url: sign(by_name.clone()),
         variants: variants
@@ -232,10 +234,6 @@ fn expiry(expires_in: u64) -> Result<DateTime<Utc>> {
     }
     let at = unix_now() + expires_in as i64;
     Ok(DateTime::from_timestamp(at, 0).expect("a week from now is a valid time"))
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// States this instance's MAX_FILE_BYTES as the most a token's `max_file_bytes` may be.

@@ -23,6 +23,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state of the app `req` was routed in, for extractors.
+    pub fn of(req: &actix_web::HttpRequest) -> &Self {
+        req.app_data::<actix_web::web::Data<Self>>()
+            .expect("AppState is registered")
+    }
+
     pub fn new(settings: Settings, repo: Arc<dyn MediaRepo>, blobs: BlobStore) -> Self {
         let upload_slots = Arc::new(Semaphore::new(settings.max_concurrent_uploads));
         let variants = Variants::new(

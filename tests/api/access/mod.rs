@@ -114,16 +114,11 @@ pub trait Service {
     /// `POST /v1/upload-tokens` with `body` (none: empty) and `key` as the bearer (none: no
     /// `Authorization`).
     async fn request_token(&self, body: Option<&str>, key: Option<&str>) -> reqwest::Response {
-        let mut request = self.http().post(self.at("/v1/upload-tokens"));
-        if let Some(key) = key {
-            request = request.bearer_auth(key);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_owned());
-        }
-        request.send().await.expect("upload-tokens")
+        let request = self.http().post(self.at("/v1/upload-tokens"));
+        with_body_and_key(request, body, key)
+            .send()
+            .await
+            .expect("upload-tokens")
     }
 
     /// A token minted by the service with `body`, which must be accepted.
@@ -185,4 +180,22 @@ impl TestApp {
     pub async fn head(&self, path: &str) -> reqwest::Response {
         self.client.head(self.url(path)).send().await.expect("HEAD")
     }
+}
+
+/// A backend call: `body` as JSON (none: empty) and `key` as the bearer (none: no
+/// `Authorization`).
+pub fn with_body_and_key(
+    mut request: reqwest::RequestBuilder,
+    body: Option<&str>,
+    key: Option<&str>,
+) -> reqwest::RequestBuilder {
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+    }
+    request
 }

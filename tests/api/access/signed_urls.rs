@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{KEY_A, now, sign_url, signed_app};
+use super::{KEY_A, now, sign_url, signed_app, with_body_and_key};
 use crate::helpers::{API_KEY, Media, Stack, TestApp, assert_problem, detail, spawn_app};
 use crate::images;
 
@@ -12,18 +12,13 @@ pub async fn request_urls(
     body: Option<&str>,
     key: Option<&str>,
 ) -> reqwest::Response {
-    let mut request = app
+    let request = app
         .client
         .post(app.url(&format!("/v1/media/{id}/signed-urls")));
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-    }
-    request.send().await.expect("signed-urls")
+    with_body_and_key(request, body, key)
+        .send()
+        .await
+        .expect("signed-urls")
 }
 
 pub async fn signed_urls(app: &TestApp, media: &Media) -> Value {
