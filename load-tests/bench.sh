@@ -78,6 +78,7 @@ missing=()
 command -v nginx >/dev/null || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
+command -v python3 >/dev/null || missing+=(python3)
 command -v timeout >/dev/null || missing+=(coreutils)
 case " $DBS " in *" postgres "*) command -v psql >/dev/null || missing+=(postgresql-client) ;; esac
 if [ "$BUILD" = 1 ] && ! command -v cc >/dev/null; then missing+=(build-essential); fi
@@ -125,20 +126,28 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- the service
+SERVICE_DB_URL=""
 # start_service DB DIR: a fresh service on a fresh database and upload directory.
 start_service() {
-  local db=$1 dir=$2 url
+  local db=$1 dir=$2
   mkdir -p "$dir/uploads"
   if [ "$db" = sqlite ]; then
-    url="sqlite://$dir/db.sqlite"
+    SERVICE_DB_URL="sqlite://$dir/db.sqlite"
   else
     local name="mediastore_bench_$$_${RUN_N}"
     psql "$PG_URL/postgres" -qXv ON_ERROR_STOP=1 -c "CREATE DATABASE $name" >/dev/null
     PG_DBS+=("$name")
-    url="$PG_URL/$name"
+    SERVICE_DB_URL="$PG_URL/$name"
   fi
-  BIND_ADDR=127.0.0.1:$PORT DATABASE_URL=$url UPLOAD_DIR=$dir/uploads MEDIA_API_KEY=bench \
-    RUST_LOG=warn SHUTDOWN_TIMEOUT_SECS=5 SWEEP_INTERVAL_SECS=0 \
+  launch_service "$dir"
+}
+
+# launch_service DIR [VAR=value...]: the service on $SERVICE_DB_URL and DIR, with extra settings.
+launch_service() {
+  local dir=$1
+  shift
+  env BIND_ADDR=127.0.0.1:$PORT DATABASE_URL="$SERVICE_DB_URL" UPLOAD_DIR="$dir/uploads" MEDIA_API_KEY=bench \
+    RUST_LOG=warn SHUTDOWN_TIMEOUT_SECS=5 SWEEP_INTERVAL_SECS=0 "$@" \
     "$SERVICE" serve >>"$dir/service.log" 2>&1 &
   SERVICE_PID=$!
   for _ in $(seq 1 300); do
@@ -150,6 +159,9 @@ start_service() {
   tail -n 30 "$dir/service.log" >&2
   exit 1
 }
+
+# json_field NAME JSON: one string field of a flat JSON object.
+json_field() { python3 -c 'import json, sys; print(json.loads(sys.argv[2])[sys.argv[1]])' "$1" "$2"; }
 
 stop_service() {
   [ -n "$SERVICE_PID" ] || return 0
@@ -232,6 +244,14 @@ bench_db() {
   run_wrk download-by-id "$db" "http://127.0.0.1:$PORT/v1/media/$id"
   run_wrk download-by-name "$db" "http://127.0.0.1:$PORT/v1/files/$name"
   run_goose "$db" "$dir" mixed $((DURATION + 200)) --users 16 --run-time "$DURATION"
+  stop_service
+  # The same file with DOWNLOAD_AUTH=signed: every request's signature is checked.
+  launch_service "$dir" DOWNLOAD_AUTH=signed SIGNING_KEYS=bench-signing-key-0123456789abcdefghij
+  local signed
+  signed=$(curl -fsS -X POST -H 'authorization: Bearer bench' -H 'content-type: application/json' \
+    -d '{"expires_in": 3600}' "http://127.0.0.1:$PORT/v1/media/$id/signed-urls")
+  run_wrk signed-download-by-id "$db" "http://127.0.0.1:$PORT$(json_field url "$signed")"
+  run_wrk signed-download-by-name "$db" "http://127.0.0.1:$PORT$(json_field file_url "$signed")"
   stop_service
   if [ -z "$NGINX_SOURCE" ]; then
     NGINX_SOURCE="$dir/uploads" NGINX_NAME=$name

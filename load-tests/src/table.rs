@@ -99,6 +99,8 @@ pub fn print(dir: &Path) -> Result<()> {
         let n = nginx.map(|r| r.rps);
         let by_name = find("download-by-name", db, "wrk").map(|r| r.rps);
         let by_id = find("download-by-id", db, "wrk").map(|r| r.rps);
+        let signed_by_name = find("signed-download-by-name", db, "wrk").map(|r| r.rps);
+        let signed_by_id = find("signed-download-by-id", db, "wrk").map(|r| r.rps);
         let upload = find("upload", db, "goose").and_then(|r| r.ingest_mb_per_s);
         let seed5 = rows
             .iter()
@@ -111,6 +113,14 @@ pub fn print(dir: &Path) -> Result<()> {
         println!(
             "| download by id ÷ nginx (wrk req/s) | {db} | {} | ≥ 0.6 |",
             ratio(by_id, n)
+        );
+        println!(
+            "| signed download by name ÷ public (wrk req/s) | {db} | {} | ≥ 0.9 |",
+            ratio(signed_by_name, by_name)
+        );
+        println!(
+            "| signed download by id ÷ public (wrk req/s) | {db} | {} | ≥ 0.9 |",
+            ratio(signed_by_id, by_id)
         );
         println!(
             "| upload MB/s (64 clients, 1.3 MB) ÷ floor | {db} | {} | ≥ 0.8 |",

@@ -2,7 +2,8 @@
 //!
 //! Only `GET`, `HEAD` and `POST` are allowed, and never the `Authorization` header, so a browser
 //! can never call the protected routes (map needs the key; delete is `DELETE`): their preflight
-//! fails. The API key stays on the platform's backend.
+//! fails. The API key stays on the platform's backend. `Upload-Token` is allowed: it is how a
+//! form presents the token its backend minted.
 
 use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
@@ -12,6 +13,7 @@ use actix_web::middleware::Next;
 use actix_web::web;
 
 use super::AppState;
+use super::access::UPLOAD_TOKEN;
 use super::error::ApiError;
 use super::problem::ErrorCode;
 use super::request_id::X_REQUEST_ID;
@@ -25,6 +27,7 @@ pub fn cors(allowed_origins: &[String]) -> Cors {
             header::IF_NONE_MATCH,
             header::IF_MODIFIED_SINCE,
             header::IF_RANGE,
+            UPLOAD_TOKEN,
         ])
         .expose_headers([
             header::ETAG,

@@ -1,7 +1,8 @@
-// The platform flow in headless Chromium, against the real mediastore binary:
-// upload during fill-in (with progress), ids in hidden fields, map on submit through the
-// platform's backend, then show the images by id. Also: an unconfigured origin is refused, and
-// Swagger UI renders the operations offline.
+// The platform flow in headless Chromium, against the real mediastore binary with upload tokens
+// required: the form gets a token from the platform's backend, uploads during fill-in (with
+// progress), keeps the ids in hidden fields, maps on submit through the backend, then shows the
+// images by id. Also: a page without a token and an unconfigured origin are refused, and Swagger
+// UI renders the operations offline and uploads with a token.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,6 +15,7 @@ import { chromium } from 'playwright-core';
 import { startPlatform } from './platform.mjs';
 
 const API_KEY = 'browser-test-key';
+const SIGNING_KEY = 'browser-test-signing-key-0123456789abcdef';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 const BINARY = process.env.MEDIASTORE_BIN
   ?? join(process.env.CARGO_TARGET_DIR ?? new URL('../../target', import.meta.url).pathname, 'debug/mediastore');
@@ -59,6 +61,8 @@ async function startService(corsOrigin) {
       DATABASE_URL: `sqlite://${join(dir, 'media.db')}`,
       UPLOAD_DIR: join(dir, 'uploads'),
       MEDIA_API_KEY: API_KEY,
+      UPLOAD_AUTH: 'token',
+      SIGNING_KEYS: SIGNING_KEY,
       CORS_ALLOWED_ORIGINS: corsOrigin,
       LOG_FORMAT: 'json',
       RUST_LOG: 'info',
@@ -80,7 +84,8 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mediastore-browser-'));
   await mkdir(ARTIFACTS, { recursive: true });
   platform = await startPlatform({ api: () => api, apiKey: API_KEY });
-  stranger = await startPlatform({ api: () => api, apiKey: 'not-used' });
+  // The stranger's backend holds a valid key, so only its origin is wrong.
+  stranger = await startPlatform({ api: () => api, apiKey: API_KEY });
   service = await startService(platform.origin);
   api = service.url;
   browser = await chromium.launch({
@@ -132,6 +137,17 @@ test('a form uploads each picture when chosen and shows them by id after submit'
   await page.close();
 });
 
+test('a page that did not get an upload token cannot upload', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${platform.origin}/?api=${encodeURIComponent(api)}&token=none`);
+  await page.setInputFiles('#photos', [{ name: 'x.png', mimeType: 'image/png', buffer: png(20, 20, [4, 5, 6]) }]);
+  await page.waitForSelector('.status.error');
+  // The refusal is readable by the page (CORS headers on the 401 problem), so it can say why.
+  assert.match(await page.textContent('.status'), /token/);
+  assert.equal(await page.locator('input[name=media_id]').count(), 0);
+  await page.close();
+});
+
 test('a page on an origin that is not configured cannot upload', async () => {
   const page = await browser.newPage();
   await page.goto(`${stranger.origin}/?api=${encodeURIComponent(api)}`);
@@ -175,6 +191,10 @@ test('Swagger UI "Try it out" uploads a picked file', async () => {
   if (!(await operation.locator('input[type=file]').count())) {
     await operation.locator('button', { hasText: /Add (string )?item/ }).first().click();
   }
+  // Uploads need a token here, as on a production service: mint one as the backend would.
+  const minted = await fetch(`${api}/v1/upload-tokens`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` } });
+  assert.equal(minted.status, 201);
+  await operation.locator('tr[data-param-name="Upload-Token"] input').fill((await minted.json()).token);
   await operation.locator('input[type=file]').first()
     .setInputFiles({ name: 'from-swagger.png', mimeType: 'image/png', buffer: png(30, 20, [90, 90, 90]) });
   await operation.locator('button.execute').click();

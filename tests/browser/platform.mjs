@@ -1,5 +1,6 @@
-// A stand-in for the platform: serves form.html from its own origin and, on submit, maps the
-// uploads to the user by calling mediastore with the API key (which never reaches the browser).
+// A stand-in for the platform: serves form.html from its own origin, mints an upload token for
+// the form and, on submit, maps the uploads to the user, both by calling mediastore with the API
+// key (which never reaches the browser).
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 
@@ -8,6 +9,14 @@ export async function startPlatform({ api, apiKey }) {
   const server = createServer(async (req, res) => {
     if (req.method === 'GET' && req.url.startsWith('/?')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+    } else if (req.method === 'POST' && req.url === '/upload-token') {
+      // What a backend does when it renders a form: a short-lived token for a few pictures.
+      const minted = await fetch(`${api()}/v1/upload-tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ max_files: 10, max_file_bytes: 10 * 1024 * 1024, expires_in: 900 }),
+      });
+      res.writeHead(minted.status, { 'content-type': 'application/json' }).end(await minted.text());
     } else if (req.method === 'POST' && req.url === '/submit') {
       let body = '';
       for await (const chunk of req) body += chunk;
