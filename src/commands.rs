@@ -1,11 +1,13 @@
-//! The maintenance commands' output: what `gc`, `verify` and `migrate-store` print, one line
-//! per finding, then a summary, and the exit code each answers with.
+//! The maintenance commands' output: what `gc`, `verify`, `migrate-store`, `events` and
+//! `jobs` print, one line per finding, then a summary, and the exit code each answers with.
 
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
-use crate::db::MediaRepo;
+use uuid::Uuid;
+
+use crate::db::{DbError, MediaRepo};
 use crate::lifecycle::{self, LifecycleError};
 use crate::migrate_store::{self, MigrateError};
 use crate::storage::BlobStore;
@@ -114,4 +116,57 @@ fn exit_code(success: bool) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// `events dead`: the dead letters, one per line: event id, sink, type, media id, attempts,
+/// last error.
+pub async fn dead_events(repo: &dyn MediaRepo) -> Result<(), DbError> {
+    let dead = repo.dead_events(10_000).await?;
+    for row in &dead {
+        println!(
+            "{}\t{}\t{}\t{}\t{} attempts\t{}",
+            row.id,
+            row.sink,
+            row.event_type,
+            row.media_id,
+            row.attempts,
+            row.last_error.as_deref().unwrap_or("-")
+        );
+    }
+    println!("{} dead letters", dead.len());
+    Ok(())
+}
+
+/// `events retry`: one event's dead letters (every sink's), or all of them, due again.
+pub async fn retry_events(repo: &dyn MediaRepo, id: Option<Uuid>) -> Result<ExitCode, DbError> {
+    let retried = repo.retry_dead(id, Utc::now()).await?;
+    println!("{retried} dead letters queued again");
+    // Naming an event that is not dead is a mistake worth an exit code.
+    Ok(exit_code(id.is_none() || retried > 0))
+}
+
+/// `jobs`: every job with its state, then the counts.
+pub async fn jobs(repo: &dyn MediaRepo) -> Result<(), DbError> {
+    let now = Utc::now();
+    for job in repo.jobs(10_000).await? {
+        let state = match (job.failed_at, job.leased_until) {
+            (Some(_), _) => "failed",
+            (None, Some(until)) if until >= now => "running",
+            _ => "pending",
+        };
+        let kind = if job.offpeak { "offpeak" } else { "eager" };
+        println!(
+            "{state}\t{}\t{}\t{kind}\t{} attempts\t{}",
+            job.media_id,
+            job.variant,
+            job.attempts,
+            job.last_error.as_deref().unwrap_or("-")
+        );
+    }
+    let stats = repo.job_stats(now).await?;
+    println!(
+        "{} pending, {} running, {} failed",
+        stats.pending, stats.running, stats.failed
+    );
+    Ok(())
 }

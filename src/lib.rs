@@ -4,8 +4,11 @@
 //!
 //! ```text
 //! main.rs                  CLI: parse settings, run a command
-//! startup                  builds the app: database, blob store, sweeper, HTTP server
+//! startup                  builds the app: database, blob store, sweeper, dispatchers,
+//!                            job worker, HTTP server
 //! http                     the only layer that knows actix-web, HTTP and OpenAPI
+//! events, jobs             the outbox delivered to NATS and webhooks; variants made in
+//!                            the background
 //! ingest, lifecycle,       the upload pipeline; expiry and orphans; the maintenance
 //!   verify, migrate_store,   commands and their output; variants made and kept
 //!   commands, variants
@@ -23,8 +26,10 @@ pub mod breaker;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod http;
 pub mod ingest;
+pub mod jobs;
 pub mod lifecycle;
 pub mod media;
 pub mod migrate_store;

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use mediastore::config::{Settings, StorageKind, ignore_empty_variables};
-use mediastore::startup::Application;
+use mediastore::startup::{self, Application};
 use mediastore::storage::BlobStore;
 use mediastore::{commands, db, lifecycle, telemetry};
 
@@ -41,6 +41,28 @@ enum Command {
         #[arg(long, value_enum)]
         to: StorageKind,
     },
+    /// The outbox: list dead letters, or queue them again.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// Background jobs: pending, running and failed.
+    Jobs,
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// List the events that exhausted their attempts.
+    Dead,
+    /// Queue dead letters again, with fresh attempts.
+    Retry {
+        /// The event id (every sink's dead letter of it).
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        id: Option<uuid::Uuid>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[actix_web::main]
@@ -60,7 +82,15 @@ async fn main() -> anyhow::Result<ExitCode> {
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::warn!(error = %e, "could not raise the open-file limit");
     }
-    let connect = |pool| db::connect(&settings.database_url, pool);
+    // Commands write the same events as the service (`gc`'s expiries).
+    let connect = |pool| {
+        let options = db::PoolOptions {
+            write_along: startup::write_along(&settings),
+            ..db::PoolOptions::new(pool)
+        };
+        let url = settings.database_url.clone();
+        async move { db::connect_with(&url, &options).await }
+    };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             Application::build(settings.clone())
@@ -93,6 +123,21 @@ async fn main() -> anyhow::Result<ExitCode> {
             let from = BlobStore::of_kind(from, &settings.storage)?;
             let to = BlobStore::of_kind(to, &settings.storage)?;
             return Ok(commands::migrate_store(repo.as_ref(), &from, &to).await?);
+        }
+        Command::Events { command } => {
+            let repo = connect(1).await?;
+            repo.migrate().await?;
+            match command {
+                EventsCommand::Dead => commands::dead_events(repo.as_ref()).await?,
+                EventsCommand::Retry { id, .. } => {
+                    return Ok(commands::retry_events(repo.as_ref(), id).await?);
+                }
+            }
+        }
+        Command::Jobs => {
+            let repo = connect(1).await?;
+            repo.migrate().await?;
+            commands::jobs(repo.as_ref()).await?;
         }
     }
     Ok(ExitCode::SUCCESS)

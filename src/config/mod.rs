@@ -9,12 +9,14 @@ use std::time::Duration;
 use clap::{Args, FromArgMatches};
 
 mod access;
+mod events;
 mod limits;
 mod parse;
 mod storage;
 mod variants;
 
 pub use access::{AccessSettings, DownloadAuth, UploadAuth};
+pub use events::{EventSettings, OffpeakWindow, WebhookSecret};
 pub use limits::Limits;
 pub use storage::{S3Settings, StorageKind, StorageSettings};
 pub use variants::VariantSettings;
@@ -48,6 +50,8 @@ pub struct Settings {
     pub variants: VariantSettings,
     #[command(flatten)]
     pub access: AccessSettings,
+    #[command(flatten)]
+    pub events: EventSettings,
     /// Bearer key of the platform backend for map and delete; unset, those routes answer 503.
     #[arg(long, env = "MEDIA_API_KEY", value_parser = parse::api_key, hide_env_values = true)]
     pub api_key: Option<ApiKey>,
@@ -134,6 +138,7 @@ impl Settings {
     /// The rules between settings, which clap checks one variable at a time.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.storage.validate()?;
+        self.events.validate(&self.variants.names())?;
         self.access.validate(self.bind_addr)
     }
 

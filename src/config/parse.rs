@@ -14,6 +14,13 @@ pub(super) fn seconds(raw: &str) -> Result<Duration, String> {
         .map_err(|_| "expected a whole number of seconds".into())
 }
 
+pub(super) fn millis(raw: &str) -> Result<Duration, String> {
+    raw.trim()
+        .parse()
+        .map(Duration::from_millis)
+        .map_err(|_| "expected a whole number of milliseconds".into())
+}
+
 pub(super) fn at_least_one(raw: &str) -> Result<usize, String> {
     match raw.trim().parse() {
         Ok(0) => Err("must be at least 1".into()),

@@ -40,6 +40,14 @@ pub struct VariantSettings {
 }
 
 impl VariantSettings {
+    /// Every variant name a path may use: the presets, then `w<N>` for each width.
+    pub fn names(&self) -> Vec<String> {
+        let presets = self.presets.iter().map(|p| p.name.clone());
+        presets
+            .chain(self.widths.iter().map(|w| format!("w{w}")))
+            .collect()
+    }
+
     /// The number of transforms allowed at once.
     pub fn concurrency(&self) -> usize {
         match self.max_concurrent_transforms {

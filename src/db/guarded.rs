@@ -17,7 +17,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo, TokenQuota};
+use super::{
+    DbError, JobRow, JobStats, MapError, MediaRecord, MediaRepo, OutboxRow, OutboxStats, Queue,
+    Retry, TokenQuota,
+};
 use crate::breaker::Breaker;
 use crate::media::{MapItem, StoredName};
 
@@ -182,5 +185,80 @@ impl MediaRepo for Guarded {
 
     async fn names_after(&self, after: &str, limit: i64) -> Result<Vec<String>, DbError> {
         self.guard(self.records.names_after(after, limit)).await
+    }
+}
+
+/// The queues' calls, bounded and behind the same breaker as every other call.
+#[async_trait]
+impl Queue for Guarded {
+    async fn claim_events(
+        &self,
+        sink: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, DbError> {
+        self.guard(self.records.claim_events(sink, now, lease, limit))
+            .await
+    }
+
+    async fn event_delivered(&self, seq: i64) -> Result<(), DbError> {
+        self.guard(self.records.event_delivered(seq)).await
+    }
+
+    async fn event_failed(
+        &self,
+        seq: i64,
+        error: &str,
+        retry: Retry,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.guard(self.records.event_failed(seq, error, retry, now))
+            .await
+    }
+
+    async fn dead_events(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+        self.guard(self.records.dead_events(limit)).await
+    }
+
+    async fn retry_dead(&self, id: Option<Uuid>, now: DateTime<Utc>) -> Result<u64, DbError> {
+        self.guard(self.records.retry_dead(id, now)).await
+    }
+
+    async fn outbox_stats(&self) -> Result<OutboxStats, DbError> {
+        self.guard(self.records.outbox_stats()).await
+    }
+
+    async fn claim_job(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        offpeak_open: bool,
+    ) -> Result<Option<JobRow>, DbError> {
+        self.guard(self.records.claim_job(now, lease, offpeak_open))
+            .await
+    }
+
+    async fn job_done(&self, seq: i64) -> Result<(), DbError> {
+        self.guard(self.records.job_done(seq)).await
+    }
+
+    async fn job_failed(
+        &self,
+        seq: i64,
+        error: &str,
+        retry: Retry,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.guard(self.records.job_failed(seq, error, retry, now))
+            .await
+    }
+
+    async fn jobs(&self, limit: i64) -> Result<Vec<JobRow>, DbError> {
+        self.guard(self.records.jobs(limit)).await
+    }
+
+    async fn job_stats(&self, now: DateTime<Utc>) -> Result<JobStats, DbError> {
+        self.guard(self.records.job_stats(now)).await
     }
 }

@@ -4,6 +4,7 @@
 
 mod guarded;
 mod postgres;
+mod queue;
 mod sql;
 mod sqlite;
 
@@ -21,11 +22,12 @@ use crate::breaker::{Breaker, Open};
 
 pub use guarded::Guarded;
 pub use postgres::PostgresRepo;
+pub use queue::{EventType, JobRow, JobStats, OutboxRow, OutboxStats, Queue, Retry, WriteAlong};
 pub use sqlite::SqliteRepo;
 
 /// A stored file's record: its opaque id, what the upload found out about it, and once
-/// mapped, its owner and generated metadata.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// mapped, its owner and generated metadata. Events carry it as JSON.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct MediaRecord {
     pub id: Uuid,
     pub name: String,
@@ -168,8 +170,9 @@ impl From<sqlx::Error> for MapError {
     }
 }
 
+/// The records, and the queues written in their transactions ([`Queue`]).
 #[async_trait]
-pub trait MediaRepo: Send + Sync + 'static {
+pub trait MediaRepo: Queue + Send + Sync + 'static {
     async fn migrate(&self) -> Result<(), DbError>;
 
     /// Pool connections currently checked out, for `/metrics`.
@@ -260,6 +263,8 @@ pub struct PoolOptions {
     /// Failures in a row that open the breaker, and how long it then stays open.
     pub breaker_threshold: u32,
     pub breaker_open: Duration,
+    /// The events and jobs each change queues.
+    pub write_along: WriteAlong,
 }
 
 impl PoolOptions {
@@ -271,6 +276,7 @@ impl PoolOptions {
             timeout: Duration::from_secs(3),
             breaker_threshold: 3,
             breaker_open: Duration::from_secs(2),
+            write_along: WriteAlong::default(),
         }
     }
 }

@@ -7,15 +7,26 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo, PoolOptions, TokenQuota, sql};
+use super::queue::{self, record_events};
+use super::{
+    DbError, EventType, MapError, MediaRecord, MediaRepo, PoolOptions, TokenQuota, WriteAlong, sql,
+};
 use crate::media::MapItem;
 
 pub struct PostgresRepo {
     pool: PgPool,
+    along: WriteAlong,
 }
+
+queue::queue_impl!(
+    PostgresRepo,
+    std::convert::identity,
+    "FOR UPDATE SKIP LOCKED"
+);
 
 impl PostgresRepo {
     pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, DbError> {
+        let along = pool.write_along.clone();
         // The server ends a statement that runs past the timeout, so a slow query frees its
         // connection; the client side bounds each call as well (`Guarded`).
         let statement_timeout = pool.timeout.as_millis().to_string();
@@ -26,7 +37,7 @@ impl PostgresRepo {
             .acquire_timeout(pool.timeout)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, along })
     }
 }
 
@@ -64,7 +75,16 @@ impl MediaRepo for PostgresRepo {
         }
         sql::insert_each!(tx, records, std::convert::identity);
         sql::check_quota!(tx, quota);
+        record_events!(
+            tx,
+            self.along,
+            EventType::Uploaded,
+            records,
+            Utc::now(),
+            std::convert::identity
+        );
         tx.commit().await?;
+        self.along.wake(!self.along.event_sinks.is_empty());
         Ok(())
     }
 
@@ -92,16 +112,44 @@ impl MediaRepo for PostgresRepo {
                     .await?,
             );
         }
-        let mapped = sql::apply_mapping!(tx, owner, items, found, now);
+        let mapped: Vec<MediaRecord> = sql::apply_mapping!(tx, owner, items, found, now);
+        record_events!(
+            tx,
+            self.along,
+            EventType::Mapped,
+            &mapped,
+            now,
+            std::convert::identity
+        );
+        queue::queue_variants!(tx, self.along, &mapped, now, std::convert::identity);
         tx.commit().await?;
+        self.along.wake(self.along.queues_on_map());
         Ok(mapped)
     }
 
     async fn delete(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
-        Ok(sqlx::query_as(sql::DELETE)
+        let mut tx = self.pool.begin().await?;
+        let deleted: Option<MediaRecord> = sqlx::query_as(sql::DELETE)
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let gone = deleted.as_slice();
+        record_events!(
+            tx,
+            self.along,
+            EventType::Deleted,
+            gone,
+            Utc::now(),
+            std::convert::identity
+        );
+        sqlx::query(queue::sql::DELETE_JOBS_OF)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.along
+            .wake(!gone.is_empty() && !self.along.event_sinks.is_empty());
+        Ok(deleted)
     }
 
     async fn delete_unmapped_before(
@@ -110,7 +158,8 @@ impl MediaRepo for PostgresRepo {
         limit: i64,
     ) -> Result<Vec<MediaRecord>, DbError> {
         // SKIP LOCKED: concurrent sweepers on other instances take disjoint batches.
-        Ok(sqlx::query_as(
+        let mut tx = self.pool.begin().await?;
+        let expired: Vec<MediaRecord> = sqlx::query_as(
             "DELETE FROM media WHERE id IN \
                (SELECT id FROM media WHERE owner IS NULL AND created_at < $1 \
                 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
@@ -118,8 +167,20 @@ impl MediaRepo for PostgresRepo {
         )
         .bind(cutoff)
         .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(&mut *tx)
+        .await?;
+        record_events!(
+            tx,
+            self.along,
+            EventType::Expired,
+            &expired,
+            Utc::now(),
+            std::convert::identity
+        );
+        tx.commit().await?;
+        self.along
+            .wake(!expired.is_empty() && !self.along.event_sinks.is_empty());
+        Ok(expired)
     }
 
     async fn existing_names(&self, names: &[String]) -> Result<Vec<String>, DbError> {

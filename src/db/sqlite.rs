@@ -9,12 +9,18 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-use super::{DbError, MapError, MediaRecord, MediaRepo, PoolOptions, TokenQuota, sql};
+use super::queue::{self, record_events};
+use super::{
+    DbError, EventType, MapError, MediaRecord, MediaRepo, PoolOptions, TokenQuota, WriteAlong, sql,
+};
 use crate::media::MapItem;
 
 pub struct SqliteRepo {
     pool: SqlitePool,
+    along: WriteAlong,
 }
+
+queue::queue_impl!(SqliteRepo, timestamp, "");
 
 /// Fixed-width text, so that `ORDER BY` and `<` on the column follow time.
 fn timestamp(t: DateTime<Utc>) -> String {
@@ -23,6 +29,7 @@ fn timestamp(t: DateTime<Utc>) -> String {
 
 impl SqliteRepo {
     pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, DbError> {
+        let along = pool.write_along.clone();
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -44,7 +51,7 @@ impl SqliteRepo {
             .acquire_timeout(super::sqlite_wait(pool))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, along })
     }
 }
 
@@ -74,7 +81,16 @@ impl MediaRepo for SqliteRepo {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sql::insert_each!(tx, records, timestamp);
         sql::check_quota!(tx, quota);
+        record_events!(
+            tx,
+            self.along,
+            EventType::Uploaded,
+            records,
+            Utc::now(),
+            timestamp
+        );
         tx.commit().await?;
+        self.along.wake(!self.along.event_sinks.is_empty());
         Ok(())
     }
 
@@ -102,16 +118,37 @@ impl MediaRepo for SqliteRepo {
                     .await?,
             );
         }
-        let mapped = sql::apply_mapping!(tx, owner, items, found, timestamp(now));
+        let mapped: Vec<MediaRecord> = sql::apply_mapping!(tx, owner, items, found, timestamp(now));
+        record_events!(tx, self.along, EventType::Mapped, &mapped, now, timestamp);
+        queue::queue_variants!(tx, self.along, &mapped, now, timestamp);
         tx.commit().await?;
+        self.along.wake(self.along.queues_on_map());
         Ok(mapped)
     }
 
     async fn delete(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {
-        Ok(sqlx::query_as(sql::DELETE)
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let deleted: Option<MediaRecord> = sqlx::query_as(sql::DELETE)
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let gone = deleted.as_slice();
+        record_events!(
+            tx,
+            self.along,
+            EventType::Deleted,
+            gone,
+            Utc::now(),
+            timestamp
+        );
+        sqlx::query(queue::sql::DELETE_JOBS_OF)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.along
+            .wake(!gone.is_empty() && !self.along.event_sinks.is_empty());
+        Ok(deleted)
     }
 
     async fn delete_unmapped_before(
@@ -120,15 +157,28 @@ impl MediaRepo for SqliteRepo {
         limit: i64,
     ) -> Result<Vec<MediaRecord>, DbError> {
         // SQLite has one writer at a time, so two sweepers never delete the same row twice.
-        Ok(sqlx::query_as(
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let expired: Vec<MediaRecord> = sqlx::query_as(
             "DELETE FROM media WHERE id IN \
                (SELECT id FROM media WHERE owner IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2) \
              RETURNING *",
         )
         .bind(timestamp(cutoff))
         .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(&mut *tx)
+        .await?;
+        record_events!(
+            tx,
+            self.along,
+            EventType::Expired,
+            &expired,
+            Utc::now(),
+            timestamp
+        );
+        tx.commit().await?;
+        self.along
+            .wake(!expired.is_empty() && !self.along.event_sinks.is_empty());
+        Ok(expired)
     }
 
     async fn existing_names(&self, names: &[String]) -> Result<Vec<String>, DbError> {

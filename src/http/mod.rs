@@ -12,7 +12,7 @@ mod files;
 pub mod fuzzing;
 mod map_request;
 mod media;
-mod media_json;
+pub mod media_json;
 pub mod metrics;
 pub mod openapi;
 mod ops;

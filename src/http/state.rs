@@ -17,7 +17,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// One permit per upload allowed to run at once (`MAX_CONCURRENT_UPLOADS`).
     pub upload_slots: Arc<Semaphore>,
-    pub variants: Variants,
+    /// Shared with the job worker, so that a variant is made once whoever asks first.
+    pub variants: Arc<Variants>,
     /// Tokens, signatures and rate limits (SPEC §12).
     pub access: Access,
 }
@@ -31,12 +32,12 @@ impl AppState {
 
     pub fn new(settings: Settings, repo: Arc<dyn MediaRepo>, blobs: BlobStore) -> Self {
         let upload_slots = Arc::new(Semaphore::new(settings.max_concurrent_uploads));
-        let variants = Variants::new(
+        let variants = Arc::new(Variants::new(
             blobs.clone(),
             &settings.variants,
             settings.limits.max_image_pixels,
             settings.upload_queue_timeout,
-        );
+        ));
         let access = Access::new(&settings);
         Self {
             access,

@@ -17,6 +17,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("verify", &["media", "config", "db", "storage"]),
     ("migrate_store", &["media", "config", "db", "storage"]),
     ("variants", &["media", "config", "storage"]),
+    ("events", &["breaker", "config", "db"]),
+    ("jobs", &["media", "config", "db", "storage", "variants"]),
     (
         "commands",
         &[
@@ -42,6 +44,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "http",
             "lifecycle",
             "variants",
+            "events",
+            "jobs",
             "media",
             "config",
             "db",

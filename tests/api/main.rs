@@ -5,6 +5,7 @@
 mod bucket;
 mod helpers;
 mod images;
+mod jobs;
 mod metadata_fixtures;
 mod privacy;
 
@@ -12,6 +13,7 @@ mod access;
 mod cors;
 mod download;
 mod errors;
+mod events;
 mod faults;
 mod fuzz_regressions;
 mod health;

@@ -1,0 +1,319 @@
+//! Events (SPEC §11) to a real NATS JetStream server and a real HTTP receiver.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
+use mediastore::config::Settings;
+use serde_json::{Value, json};
+
+use crate::helpers::{Stack, spawn_app_with, wait_until};
+use crate::images;
+use crate::matrix;
+
+matrix!(dbs = [sqlite, postgres], stores = [fs];
+    each_event_arrives_on_its_subject_as_a_cloudevent_in_order,
+    a_failing_webhook_gets_the_same_event_again_after_growing_gaps,
+);
+matrix!(dbs = [sqlite], stores = [fs]; a_dead_letter_is_listed_and_delivered_by_events_retry);
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// The NATS server of the test command (`tests/run` starts one when none answers).
+fn nats_url() -> String {
+    std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Delivery {
+    at: Instant,
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: Vec<u8>,
+    answered: u16,
+}
+
+impl Delivery {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    /// Checked as the Standard Webhooks specification says, independently of the service.
+    fn signature_is_valid(&self) -> bool {
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(SECRET.trim_start_matches("whsec_"))
+            .unwrap();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+        mac.update(format!("{}.{}.", self.id, self.timestamp).as_bytes());
+        mac.update(&self.body);
+        let expected =
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        self.signature
+            .split(' ')
+            .any(|s| s == format!("v1,{expected}"))
+    }
+}
+
+/// An HTTP endpoint that records every delivery and answers each with the next status of its
+/// script (then 200 for ever).
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Delivery>>>,
+    script: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Receiver {
+    async fn start(script: &[u16]) -> Self {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(script.iter().rev().copied().collect::<Vec<_>>()));
+        let state = (got.clone(), script.clone());
+        let server = HttpServer::new(move || {
+            let state = state.clone();
+            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                let (got, script) = state.clone();
+                async move {
+                    let header = |name| {
+                        req.headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_owned()
+                    };
+                    let answered = script.lock().unwrap().pop().unwrap_or(200);
+                    got.lock().unwrap().push(Delivery {
+                        at: Instant::now(),
+                        id: header("webhook-id"),
+                        timestamp: header("webhook-timestamp"),
+                        signature: header("webhook-signature"),
+                        body: body.to_vec(),
+                        answered,
+                    });
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).unwrap())
+                        .finish()
+                }
+            }))
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let url = format!("http://127.0.0.1:{}/hook", server.addrs()[0].port());
+        tokio::spawn(server.run());
+        Self { url, got, script }
+    }
+
+    fn deliveries(&self) -> Vec<Delivery> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn answer_always(&self, status: u16) {
+        *self.script.lock().unwrap() = vec![status; 10_000];
+    }
+
+    fn configure(&self, settings: &mut Settings) {
+        settings.events.webhook_urls = vec![self.url.clone()];
+        settings.events.webhook_secret = Some(SECRET.parse().unwrap());
+    }
+}
+
+/// A stream and subject prefix of this test's own on the shared NATS server.
+struct TestStream {
+    prefix: String,
+    name: String,
+    jetstream: async_nats::jetstream::Context,
+}
+
+impl TestStream {
+    async fn new() -> Self {
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let client = async_nats::connect(nats_url())
+            .await
+            .expect("NATS answers (TEST_NATS_URL)");
+        Self {
+            prefix: format!("t{tag}"),
+            name: format!("T{}", tag.to_uppercase()),
+            jetstream: async_nats::jetstream::new(client),
+        }
+    }
+
+    fn configure(&self, settings: &mut Settings) {
+        settings.events.nats_url = Some(nats_url());
+        settings.events.nats_prefix = self.prefix.clone();
+        settings.events.nats_stream = self.name.clone();
+    }
+
+    /// The stream's messages once it holds `count`: subject, `Nats-Msg-Id` and the document.
+    async fn messages(&self, count: u64) -> Vec<(String, String, Value)> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(mut stream) = self.jetstream.get_stream(&self.name).await
+                && stream.info().await.unwrap().state.messages >= count
+            {
+                let mut out = Vec::new();
+                for seq in 1..=count {
+                    let message = stream.get_raw_message(seq).await.unwrap();
+                    let id = message.headers.get("Nats-Msg-Id").unwrap().to_string();
+                    out.push((
+                        message.subject.to_string(),
+                        id,
+                        serde_json::from_slice(&message.payload).unwrap(),
+                    ));
+                }
+                return out;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the stream never held {count} messages"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn delete(self) {
+        let _ = self.jetstream.delete_stream(&self.name).await;
+    }
+}
+
+fn assert_cloudevent(event: &Value, kind: &str, media: &str) {
+    assert_eq!(event["specversion"], "1.0");
+    assert_eq!(event["source"], "mediastore");
+    assert_eq!(event["type"], format!("mediastore.media.{kind}"));
+    assert_eq!(event["subject"], media);
+    assert_eq!(event["datacontenttype"], "application/json");
+    assert_eq!(event["data"]["id"], media);
+    assert!(uuid::Uuid::parse_str(event["id"].as_str().unwrap()).is_ok());
+    assert!(chrono::DateTime::parse_from_rfc3339(event["time"].as_str().unwrap()).is_ok());
+}
+
+async fn each_event_arrives_on_its_subject_as_a_cloudevent_in_order(stack: Stack) {
+    let stream = TestStream::new().await;
+    let app = spawn_app_with(stack, |s| stream.configure(s)).await;
+    let kept = app.upload_ok(images::png(20, 10), "kept.png").await;
+    let gone = app.upload_ok(images::jpeg(16, 16), "gone.jpg").await;
+    let map = app
+        .map(&json!({"owner": "rosa", "files": [{"id": gone.id}]}))
+        .await;
+    assert_eq!(map.status(), 200);
+    assert_eq!(app.delete(&gone.id).await.status(), 204);
+
+    let messages = stream.messages(4).await;
+    let seen: Vec<(String, String)> = messages
+        .iter()
+        .map(|(subject, _, event)| {
+            (
+                subject.clone(),
+                event["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let on = |kind: &str| format!("{}.media.{kind}", stream.prefix);
+    let (kept_id, gone_id) = (kept.id.to_string(), gone.id.to_string());
+    // In order for one media; the other's upload may come before or after.
+    let of_gone: Vec<_> = seen
+        .iter()
+        .filter(|(_, m)| *m == gone_id)
+        .map(|(s, _)| s.clone())
+        .collect();
+    assert_eq!(of_gone, [on("uploaded"), on("mapped"), on("deleted")]);
+    assert!(seen.contains(&(on("uploaded"), kept_id.clone())));
+    for (subject, msg_id, event) in &messages {
+        let kind = subject.rsplit('.').next().unwrap();
+        assert_cloudevent(event, kind, event["subject"].as_str().unwrap());
+        assert_eq!(
+            event["id"].as_str().unwrap(),
+            msg_id,
+            "Nats-Msg-Id is the event id"
+        );
+    }
+    let mapped = &messages
+        .iter()
+        .find(|(s, _, _)| *s == on("mapped"))
+        .unwrap()
+        .2;
+    assert_eq!(mapped["data"]["owner"], "rosa");
+    assert_eq!(mapped["data"]["metadata"]["width"], 16);
+    stream.delete().await;
+}
+
+async fn a_failing_webhook_gets_the_same_event_again_after_growing_gaps(stack: Stack) {
+    let receiver = Receiver::start(&[500, 500]).await;
+    let app = spawn_app_with(stack, |s| {
+        receiver.configure(s);
+        s.events.retry_base = Duration::from_millis(400);
+    })
+    .await;
+    let media = app.upload_ok(images::png(8, 8), "a.png").await;
+    wait_until("the third attempt succeeds", || async {
+        receiver.deliveries().iter().any(|d| d.answered == 200)
+    })
+    .await;
+    let got = receiver.deliveries();
+    assert_eq!(
+        got.iter().map(|d| d.answered).collect::<Vec<_>>(),
+        [500, 500, 200]
+    );
+    assert!(
+        got.iter().all(|d| d.id == got[0].id),
+        "one webhook-id: {got:?}"
+    );
+    assert!(got.iter().all(Delivery::signature_is_valid));
+    let event = got[2].json();
+    assert_cloudevent(&event, "uploaded", &media.id.to_string());
+    assert_eq!(event["id"], got[0].id);
+    let (first, second) = (got[1].at - got[0].at, got[2].at - got[1].at);
+    assert!(second > first, "gaps grow: {first:?} then {second:?}");
+    // Delivered: nothing more comes.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.deliveries().len(), 3);
+}
+
+async fn a_dead_letter_is_listed_and_delivered_by_events_retry(stack: Stack) {
+    let receiver = Receiver::start(&[]).await;
+    receiver.answer_always(503);
+    let app = spawn_app_with(stack, |s| {
+        receiver.configure(s);
+        s.events.retry_base = Duration::from_millis(20);
+        s.events.max_attempts = 3;
+    })
+    .await;
+    let media = app.upload_ok(images::png(8, 8), "a.png").await;
+    let env = [
+        ("WEBHOOK_URLS", receiver.url.clone()),
+        ("WEBHOOK_SECRET", SECRET.to_owned()),
+    ];
+    wait_until("the event is a dead letter", || async {
+        let out = app.run_cli_with(&["events", "dead"], env.clone());
+        String::from_utf8_lossy(&out.stdout).contains("1 dead letters")
+    })
+    .await;
+    assert_eq!(
+        receiver.deliveries().len(),
+        3,
+        "EVENT_MAX_ATTEMPTS attempts"
+    );
+    let listed = app.run_cli_with(&["events", "dead"], env.clone());
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed.contains(&media.id.to_string()) && listed.contains("media.uploaded"),
+        "{listed}"
+    );
+    assert!(listed.contains("503"), "the last error: {listed}");
+
+    receiver.answer_always(200);
+    let retried = app.run_cli_with(&["events", "retry", "--all"], env.clone());
+    assert!(retried.status.success());
+    assert!(String::from_utf8_lossy(&retried.stdout).contains("1 dead letters queued again"));
+    wait_until("the retried event is delivered", || async {
+        receiver.deliveries().iter().any(|d| d.answered == 200)
+    })
+    .await;
+    let unknown = app.run_cli_with(
+        &["events", "retry", "--id", &uuid::Uuid::new_v4().to_string()],
+        env,
+    );
+    assert!(!unknown.status.success(), "no dead letter has that id");
+}
