@@ -381,3 +381,32 @@ async fn two_instances_deliver_every_event_once_and_in_order(stack: Stack) {
         );
     }
 }
+
+matrix!(dbs = [sqlite, postgres], stores = [fs]; an_upload_expired_by_gc_is_a_media_expired_event);
+
+/// `mediastore gc` writes the same events as the service: its expiries arrive too.
+async fn an_upload_expired_by_gc_is_a_media_expired_event(stack: Stack) {
+    let stream = TestStream::new().await;
+    let app = spawn_app_with(stack, |s| stream.configure(s)).await;
+    let media = app.upload_ok(images::png(8, 8), "never-mapped.png").await;
+    let gc = app.run_cli_with(
+        &["gc"],
+        [
+            ("UNMAPPED_TTL_SECS", "0".to_owned()),
+            ("EVENTS_NATS_URL", nats_url()),
+            ("EVENTS_NATS_PREFIX", stream.prefix.clone()),
+            ("EVENTS_NATS_STREAM", stream.name.clone()),
+        ],
+    );
+    assert!(
+        gc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gc.stderr)
+    );
+    // The command recorded it; the service's dispatcher delivers it.
+    let messages = stream.messages(2).await;
+    let (subject, _, event) = &messages[1];
+    assert_eq!(*subject, format!("{}.media.expired", stream.prefix));
+    assert_cloudevent(event, "expired", &media.id.to_string());
+    stream.delete().await;
+}

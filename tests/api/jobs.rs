@@ -1,12 +1,20 @@
 //! Background jobs (SPEC §11): variants made after a map, from rows of the map's transaction.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use mediastore::jobs::Clock;
 use serde_json::json;
 
-use crate::helpers::{Stack, spawn_app_with, wait_until};
+use crate::helpers::{Stack, spawn_app_with, spawn_app_with_clock, wait_until};
 use crate::images;
 use crate::matrix;
 
-matrix!(dbs = [sqlite, postgres], stores = [fs]; eager_variants_are_made_shortly_after_a_map);
+matrix!(dbs = [sqlite, postgres], stores = [fs];
+    eager_variants_are_made_shortly_after_a_map,
+    offpeak_variants_wait_for_the_window,
+);
 
 async fn eager_variants_are_made_shortly_after_a_map(stack: Stack) {
     let app = spawn_app_with(stack, |s| {
@@ -52,4 +60,40 @@ async fn eager_variants_are_made_shortly_after_a_map(stack: Stack) {
             .contains("0 pending, 0 running, 0 failed")
     })
     .await;
+}
+
+async fn offpeak_variants_wait_for_the_window(stack: Stack) {
+    let at = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").unwrap();
+    let now = Arc::new(Mutex::new(at("12:00")));
+    let clock = {
+        let now = now.clone();
+        Clock::new(move || *now.lock().unwrap())
+    };
+    let app = spawn_app_with_clock(stack, clock, |s| {
+        s.events.offpeak_variants = Some(vec!["large".into()]);
+        s.events.offpeak_pause = Duration::from_millis(10);
+    })
+    .await;
+    let media = app.upload_ok(images::jpeg(1800, 1200), "hall.jpg").await;
+    let map = app
+        .map(&json!({"owner": "rosa", "files": [{"id": media.id}]}))
+        .await;
+    assert_eq!(map.status(), 200);
+    let large_made = || async {
+        let stored = app.everything_stored().await;
+        stored
+            .iter()
+            .any(|p| p.contains(&media.name) && p.ends_with("inside-1600x1600.webp"))
+    };
+    // Noon: outside 01:00-05:00, the job waits (well past a poll).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!large_made().await);
+    let listed = String::from_utf8_lossy(&app.run_cli(&["jobs"]).stdout).into_owned();
+    assert!(
+        listed.contains("pending") && listed.contains("large\toffpeak"),
+        "{listed}"
+    );
+    // Two at night: it runs.
+    *now.lock().unwrap() = at("02:00");
+    wait_until("the off-peak variant is made", large_made).await;
 }

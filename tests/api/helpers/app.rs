@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use mediastore::config::{ApiKey, Settings, StorageKind, StorageSettings};
+use mediastore::jobs::Clock;
 use mediastore::startup::Application;
 
 use super::database;
@@ -53,9 +54,25 @@ pub async fn spawn_app_on_postgres(
     TestApp::new(address, settings, Db::Postgres, None, dir)
 }
 
+/// Spawns the app on `stack` with the clock that decides when off-peak jobs run.
+pub async fn spawn_app_with_clock(
+    stack: Stack,
+    clock: Clock,
+    customize: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let (mut settings, postgres_db, dir) = test_settings(stack).await;
+    customize(&mut settings);
+    let address = serve_with(&settings, clock).await;
+    TestApp::new(address, settings, stack.db, postgres_db, dir)
+}
+
 /// Builds the app on `settings` and serves it in the background; returns its address.
 async fn serve(settings: &Settings) -> String {
-    let app = Application::build(settings.clone())
+    serve_with(settings, Clock::system()).await
+}
+
+async fn serve_with(settings: &Settings, clock: Clock) -> String {
+    let app = Application::build_with(settings.clone(), clock)
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
