@@ -138,6 +138,19 @@ pub enum Retry {
     GiveUp,
 }
 
+impl Retry {
+    /// The row's next attempt, or when it was given up: one of the two is set.
+    pub(super) fn next_or_end(
+        self,
+        now: DateTime<Utc>,
+    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        match self {
+            Self::At(at) => (Some(at), None),
+            Self::GiveUp => (None, Some(now)),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Leases up to `limit` due events of `sink` until `now + lease`: for each media id only
@@ -349,10 +362,8 @@ macro_rules! queue_impl {
                 retry: $crate::db::Retry,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::db::DbError> {
-                let (next, dead) = match retry {
-                    $crate::db::Retry::At(at) => (Some($time(at)), None),
-                    $crate::db::Retry::GiveUp => (None, Some($time(now))),
-                };
+                let (next, dead) = retry.next_or_end(now);
+                let (next, dead) = (next.map($time), dead.map($time));
                 sqlx::query($crate::db::queue::sql::EVENT_FAILED)
                     .bind(error)
                     .bind(next)
@@ -429,10 +440,8 @@ macro_rules! queue_impl {
                 retry: $crate::db::Retry,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::db::DbError> {
-                let (next, failed) = match retry {
-                    $crate::db::Retry::At(at) => (Some($time(at)), None),
-                    $crate::db::Retry::GiveUp => (None, Some($time(now))),
-                };
+                let (next, failed) = retry.next_or_end(now);
+                let (next, failed) = (next.map($time), failed.map($time));
                 sqlx::query($crate::db::queue::sql::JOB_FAILED)
                     .bind(error)
                     .bind(next)

@@ -131,9 +131,7 @@ impl MediaJson {
 
 /// Every variant name `settings` offers: the presets, then `w<N>` for each width.
 pub fn variant_names(settings: &VariantSettings) -> impl Iterator<Item = String> + Clone + '_ {
-    let names = settings.presets.iter().map(|p| p.name.clone());
-    let widths = settings.widths.iter().map(|w| format!("w{w}"));
-    names.chain(widths)
+    settings.names().into_iter()
 }
 
 impl MediaList {
