@@ -36,6 +36,11 @@ pub const DEAD_LETTERS: &str = "mediastore_events_dead_letters";
 /// Events leased at once by one dispatcher.
 const BATCH: i64 = 64;
 
+/// A lease outlasts its batch's deliveries (each bounded by its sink's timeout) by this much,
+/// the time to record their outcomes: a live dispatcher never loses its lease, and a dead
+/// one's events are due again soon after.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SinkError(pub String);
@@ -45,6 +50,8 @@ pub struct SinkError(pub String);
 pub trait Sink: Send + Sync {
     /// `nats` or `webhook:<url>`: the outbox rows' `sink`.
     fn name(&self) -> &str;
+    /// The longest one delivery may take; a slower one counts as failed.
+    fn timeout(&self) -> Duration;
     async fn deliver(&self, event: &Event<'_>) -> Result<(), SinkError>;
 }
 
@@ -105,9 +112,8 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Longer than any one delivery may take, so that a live dispatcher never loses its lease.
     fn lease(&self) -> Duration {
-        self.settings.webhook_timeout * 2 + Duration::from_secs(30)
+        self.sink.timeout() + LEASE_MARGIN
     }
 
     async fn run(mut self) {
@@ -148,7 +154,10 @@ impl Dispatcher {
     async fn deliver(&self, row: &OutboxRow) -> Option<DateTime<Utc>> {
         let sink = self.sink.name().to_owned();
         let event = Event::new(row, &self.render);
-        let outcome = self.sink.deliver(&event).await;
+        let timeout = self.sink.timeout();
+        let outcome = tokio::time::timeout(timeout, self.sink.deliver(&event))
+            .await
+            .unwrap_or_else(|_| Err(SinkError(format!("no answer within {timeout:?}"))));
         let now = Utc::now();
         let mut again = None;
         let recorded = match outcome {

@@ -15,6 +15,9 @@ use crate::config::EventSettings;
 /// How long the stream remembers message ids: a redelivery within it is dropped.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 
+/// The longest a publication (and the stream's creation before the first) may wait for NATS.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
 pub struct Nats {
     jetstream: jetstream::Context,
     prefix: String,
@@ -33,7 +36,7 @@ impl Nats {
             .await
             .map_err(|e| SinkError(format!("connecting to NATS: {e}")))?;
         let mut jetstream = jetstream::new(client);
-        jetstream.set_timeout(Duration::from_secs(5));
+        jetstream.set_timeout(TIMEOUT);
         Ok(Self {
             jetstream,
             prefix: settings.nats_prefix.clone(),
@@ -65,6 +68,10 @@ impl Nats {
 impl Sink for Nats {
     fn name(&self) -> &str {
         "nats"
+    }
+
+    fn timeout(&self) -> Duration {
+        TIMEOUT
     }
 
     async fn deliver(&self, event: &Event<'_>) -> Result<(), SinkError> {

@@ -15,6 +15,7 @@ pub struct Webhook {
     name: String,
     url: String,
     secret: WebhookSecret,
+    timeout: Duration,
     client: reqwest::Client,
 }
 
@@ -31,6 +32,7 @@ impl Webhook {
             name: format!("webhook:{url}"),
             url: url.to_owned(),
             secret,
+            timeout,
             client,
         })
     }
@@ -52,6 +54,10 @@ pub fn signature(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String
 impl Sink for Webhook {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     async fn deliver(&self, event: &Event<'_>) -> Result<(), SinkError> {

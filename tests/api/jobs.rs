@@ -3,17 +3,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::NaiveTime;
+use chrono::{NaiveTime, Utc};
 use mediastore::jobs::Clock;
 use serde_json::json;
 
-use crate::helpers::{Stack, spawn_app_with, spawn_app_with_clock, wait_until};
+use crate::helpers::{Stack, spawn_app_with, spawn_app_with_clock, spawn_process_on, wait_until};
 use crate::images;
 use crate::matrix;
 
 matrix!(dbs = [sqlite, postgres], stores = [fs];
     eager_variants_are_made_shortly_after_a_map,
     offpeak_variants_wait_for_the_window,
+    a_job_killed_mid_run_is_taken_again_after_its_lease,
 );
 
 async fn eager_variants_are_made_shortly_after_a_map(stack: Stack) {
@@ -96,4 +97,56 @@ async fn offpeak_variants_wait_for_the_window(stack: Stack) {
     // Two at night: it runs.
     *now.lock().unwrap() = at("02:00");
     wait_until("the off-peak variant is made", large_made).await;
+}
+
+/// The worker's process is killed (SIGKILL) while a job is leased and unfinished; the next
+/// instance takes the job again once the lease is over and makes the variant.
+async fn a_job_killed_mid_run_is_taken_again_after_its_lease(stack: Stack) {
+    let mut app = spawn_process_on(stack, |_| {
+        vec![
+            ("VARIANT_EAGER".into(), "large".into()),
+            ("JOB_LEASE_SECS".into(), "2".into()),
+        ]
+    })
+    .await;
+    let repo = app.repo(1).await;
+    // A big image, so that its job runs long enough to be caught; if the kill still comes
+    // after the job finished, another upload tries again.
+    for attempt in 0..5 {
+        let media = app
+            .upload_ok(images::jpeg(4000 + attempt, 3000), "hall.jpg")
+            .await;
+        let map = app
+            .map(&json!({"owner": "rosa", "files": [{"id": media.id}]}))
+            .await;
+        assert_eq!(map.status(), 200);
+        wait_until("the job runs", || async {
+            repo.job_stats(Utc::now()).await.unwrap().running == 1
+        })
+        .await;
+        app.kill_hard();
+        let stats = repo.job_stats(Utc::now()).await.unwrap();
+        if stats.running == 0 {
+            assert_eq!(
+                stats.pending + stats.failed,
+                0,
+                "the job finished: {stats:?}"
+            );
+            app.restart().await;
+            continue;
+        }
+        app.restart().await;
+        wait_until("the killed job is taken again and done", || async {
+            let stats = repo.job_stats(Utc::now()).await.unwrap();
+            let large_made = app
+                .everything_stored()
+                .await
+                .iter()
+                .any(|p| p.contains(&media.name) && p.ends_with("inside-1600x1600.webp"));
+            stats.pending + stats.running + stats.failed == 0 && large_made
+        })
+        .await;
+        return;
+    }
+    panic!("every job finished before its worker was killed");
 }

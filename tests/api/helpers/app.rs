@@ -25,7 +25,7 @@ pub struct TestApp {
     /// The PostgreSQL database this app created and drops.
     postgres_db: Option<String>,
     /// The `mediastore serve` process, when the app is the real binary (killed on drop).
-    process: Option<std::process::Child>,
+    process: Option<ServeProcess>,
     pub(super) dir: tempfile::TempDir,
 }
 
@@ -136,32 +136,58 @@ pub async fn spawn_process_on(
 ) -> TestApp {
     let (settings, postgres_db, dir) = test_settings(stack).await;
     let env = env(&settings);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|free| free.local_addr())
-        .expect("a free port")
-        .port();
-    let mut command = mediastore_binary(&dir, &settings);
-    if let Some(s3) = settings.storage.s3() {
-        command
-            .env("STORAGE", "s3")
-            .envs(TestBucket::existing(s3).env());
-    }
-    let child = command
-        .args(["serve"])
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("MEDIA_API_KEY", API_KEY)
-        .envs(env)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("starting mediastore serve");
+    let port = free_port();
+    let process = ServeProcess::start(&dir, &settings, env, port);
     let address = format!("http://127.0.0.1:{port}");
     let mut app = TestApp::new(address, settings, stack.db, postgres_db, dir);
-    app.process = Some(child);
-    wait_until("mediastore serve answers", || async {
-        app.client.get(app.url("/healthz")).send().await.is_ok()
-    })
-    .await;
+    app.process = Some(process);
+    app.wait_until_serving().await;
     app
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|free| free.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// `mediastore serve` on a test app's database and store, and what it takes to start it again
+/// (the same environment).
+struct ServeProcess {
+    child: std::process::Child,
+    env: Vec<(String, String)>,
+}
+
+impl ServeProcess {
+    fn start(
+        dir: &tempfile::TempDir,
+        settings: &Settings,
+        env: Vec<(String, String)>,
+        port: u16,
+    ) -> Self {
+        let mut command = mediastore_binary(dir, settings);
+        if let Some(s3) = settings.storage.s3() {
+            command
+                .env("STORAGE", "s3")
+                .envs(TestBucket::existing(s3).env());
+        }
+        let child = command
+            .args(["serve"])
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("MEDIA_API_KEY", API_KEY)
+            .envs(env.iter().cloned())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("starting mediastore serve");
+        Self { child, env }
+    }
+
+    /// SIGKILL: no shutdown, no flushing, whatever was in flight.
+    fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl TestApp {
@@ -208,7 +234,40 @@ impl TestApp {
 
     /// The process id of the real binary, when the app is one ([`spawn_process`]).
     pub fn pid(&self) -> Option<u32> {
-        self.process.as_ref().map(|p| p.id())
+        self.process.as_ref().map(|p| p.child.id())
+    }
+
+    /// Kills the real binary with SIGKILL, as a crash or the OOM killer would.
+    pub fn kill_hard(&mut self) {
+        self.process
+            .as_mut()
+            .expect("a process app (spawn_process)")
+            .kill_hard();
+    }
+
+    /// Starts the real binary again after [`kill_hard`](Self::kill_hard): the same database,
+    /// store and environment. On a new port: the old one, free since the kill, may have been
+    /// handed to another test's app meanwhile.
+    pub async fn restart(&mut self) {
+        let old = self.process.take().expect("a process app (spawn_process)");
+        let port = free_port();
+        self.process = Some(ServeProcess::start(
+            &self.dir,
+            &self.settings,
+            old.env,
+            port,
+        ));
+        self.address = format!("http://127.0.0.1:{port}");
+        // The old connections died with the process; a pooled one would fail the next request.
+        self.client = reqwest::Client::new();
+        self.wait_until_serving().await;
+    }
+
+    async fn wait_until_serving(&self) {
+        wait_until("mediastore serve answers", || async {
+            self.client.get(self.url("/healthz")).send().await.is_ok()
+        })
+        .await;
     }
 
     /// Runs the real `mediastore` binary against this app's database and store.
@@ -250,8 +309,7 @@ pub fn mediastore_binary(dir: &tempfile::TempDir, settings: &Settings) -> std::p
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(mut process) = self.process.take() {
-            let _ = process.kill();
-            let _ = process.wait();
+            process.kill_hard();
         }
         if let Some(name) = self.postgres_db.take() {
             database::drop_postgres_database(name);
@@ -260,8 +318,17 @@ impl Drop for TestApp {
 }
 
 /// Polls `check` every 20 ms for up to 10 s; fails the test naming `what` if it never holds.
-pub async fn wait_until<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+pub async fn wait_until<F: Future<Output = bool>>(what: &str, check: impl FnMut() -> F) {
+    wait_until_within(Duration::from_secs(10), what, check).await
+}
+
+/// [`wait_until`] for up to `limit`.
+pub async fn wait_until_within<F: Future<Output = bool>>(
+    limit: Duration,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    let deadline = Instant::now() + limit;
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -1,13 +1,12 @@
 //! Events (SPEC §11) to a real NATS JetStream server and a real HTTP receiver.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod crash;
+mod sinks;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use base64::Engine as _;
-use hmac::{KeyInit, Mac};
-use mediastore::config::Settings;
-use serde_json::{Value, json};
+use std::time::Duration;
+
+use serde_json::json;
+use sinks::{Delivery, Receiver, SECRET, TestStream, assert_cloudevent, nats_url};
 
 use crate::helpers::{Stack, spawn_app_with, wait_until};
 use crate::images;
@@ -18,176 +17,6 @@ matrix!(dbs = [sqlite, postgres], stores = [fs];
     a_failing_webhook_gets_the_same_event_again_after_growing_gaps,
 );
 matrix!(dbs = [sqlite], stores = [fs]; a_dead_letter_is_listed_and_delivered_by_events_retry);
-
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-/// The NATS server of the test command (`tests/run` starts one when none answers).
-fn nats_url() -> String {
-    std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Delivery {
-    at: Instant,
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: Vec<u8>,
-    answered: u16,
-}
-
-impl Delivery {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-
-    /// Checked as the Standard Webhooks specification says, independently of the service.
-    fn signature_is_valid(&self) -> bool {
-        let key = base64::engine::general_purpose::STANDARD
-            .decode(SECRET.trim_start_matches("whsec_"))
-            .unwrap();
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
-        mac.update(format!("{}.{}.", self.id, self.timestamp).as_bytes());
-        mac.update(&self.body);
-        let expected =
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        self.signature
-            .split(' ')
-            .any(|s| s == format!("v1,{expected}"))
-    }
-}
-
-/// An HTTP endpoint that records every delivery and answers each with the next status of its
-/// script (then 200 for ever).
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<Delivery>>>,
-    script: Arc<Mutex<Vec<u16>>>,
-}
-
-impl Receiver {
-    async fn start(script: &[u16]) -> Self {
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(script.iter().rev().copied().collect::<Vec<_>>()));
-        let state = (got.clone(), script.clone());
-        let server = HttpServer::new(move || {
-            let state = state.clone();
-            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
-                let (got, script) = state.clone();
-                async move {
-                    let header = |name| {
-                        req.headers()
-                            .get(name)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_owned()
-                    };
-                    let answered = script.lock().unwrap().pop().unwrap_or(200);
-                    got.lock().unwrap().push(Delivery {
-                        at: Instant::now(),
-                        id: header("webhook-id"),
-                        timestamp: header("webhook-timestamp"),
-                        signature: header("webhook-signature"),
-                        body: body.to_vec(),
-                        answered,
-                    });
-                    HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).unwrap())
-                        .finish()
-                }
-            }))
-        })
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-        let url = format!("http://127.0.0.1:{}/hook", server.addrs()[0].port());
-        tokio::spawn(server.run());
-        Self { url, got, script }
-    }
-
-    fn deliveries(&self) -> Vec<Delivery> {
-        self.got.lock().unwrap().clone()
-    }
-
-    fn answer_always(&self, status: u16) {
-        *self.script.lock().unwrap() = vec![status; 10_000];
-    }
-
-    fn configure(&self, settings: &mut Settings) {
-        settings.events.webhook_urls = vec![self.url.clone()];
-        settings.events.webhook_secret = Some(SECRET.parse().unwrap());
-    }
-}
-
-/// A stream and subject prefix of this test's own on the shared NATS server.
-struct TestStream {
-    prefix: String,
-    name: String,
-    jetstream: async_nats::jetstream::Context,
-}
-
-impl TestStream {
-    async fn new() -> Self {
-        let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        let client = async_nats::connect(nats_url())
-            .await
-            .expect("NATS answers (TEST_NATS_URL)");
-        Self {
-            prefix: format!("t{tag}"),
-            name: format!("T{}", tag.to_uppercase()),
-            jetstream: async_nats::jetstream::new(client),
-        }
-    }
-
-    fn configure(&self, settings: &mut Settings) {
-        settings.events.nats_url = Some(nats_url());
-        settings.events.nats_prefix = self.prefix.clone();
-        settings.events.nats_stream = self.name.clone();
-    }
-
-    /// The stream's messages once it holds `count`: subject, `Nats-Msg-Id` and the document.
-    async fn messages(&self, count: u64) -> Vec<(String, String, Value)> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(mut stream) = self.jetstream.get_stream(&self.name).await
-                && stream.info().await.unwrap().state.messages >= count
-            {
-                let mut out = Vec::new();
-                for seq in 1..=count {
-                    let message = stream.get_raw_message(seq).await.unwrap();
-                    let id = message.headers.get("Nats-Msg-Id").unwrap().to_string();
-                    out.push((
-                        message.subject.to_string(),
-                        id,
-                        serde_json::from_slice(&message.payload).unwrap(),
-                    ));
-                }
-                return out;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the stream never held {count} messages"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn delete(self) {
-        let _ = self.jetstream.delete_stream(&self.name).await;
-    }
-}
-
-fn assert_cloudevent(event: &Value, kind: &str, media: &str) {
-    assert_eq!(event["specversion"], "1.0");
-    assert_eq!(event["source"], "mediastore");
-    assert_eq!(event["type"], format!("mediastore.media.{kind}"));
-    assert_eq!(event["subject"], media);
-    assert_eq!(event["datacontenttype"], "application/json");
-    assert_eq!(event["data"]["id"], media);
-    assert!(uuid::Uuid::parse_str(event["id"].as_str().unwrap()).is_ok());
-    assert!(chrono::DateTime::parse_from_rfc3339(event["time"].as_str().unwrap()).is_ok());
-}
 
 async fn each_event_arrives_on_its_subject_as_a_cloudevent_in_order(stack: Stack) {
     let stream = TestStream::new().await;
