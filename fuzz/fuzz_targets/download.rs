@@ -7,14 +7,16 @@
 //! `I` If-Range (other letters are skipped).
 //!
 //! Checked: the status is one of the four; the `ETag` and `Content-Range` headers and the
-//! bytes sent agree with the blob; and a request of the simple forms (one canonical range, a
-//! bare `If-None-Match`) gets exactly the answer RFC 9110 gives it.
+//! bytes sent agree with the blob (a `206` lies within it); and a request of the simple forms
+//! (one plain range, alone or with an `If-Range`; a bare `If-None-Match`; a bare
+//! `If-Modified-Since` with a valid date) gets exactly the answer RFC 9110 gives it.
 #![no_main]
 
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::{BodySize, MessageBody as _};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue, HttpDate};
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use bytes::Bytes;
@@ -49,8 +51,7 @@ fn stored() -> &'static Stored {
                     .collect();
                 let mut staged = blobs.stage().await.expect("staging");
                 if !bytes.is_empty() {
-                    // An empty chunk is refused by `StagedFile::append` (see
-                    // regressions/empty-chunk-at-batch-boundary).
+                    // A blob of bytes: the empty one is staged with no chunk at all.
                     staged
                         .append(Bytes::from(bytes.clone()))
                         .await
@@ -213,6 +214,55 @@ fuzz_target!(|data: &[u8]| {
                     status,
                     StatusCode::OK,
                     "If-None-Match {value:?}, not {etag}"
+                );
+            }
+        }
+    }
+    if let [(only, value)] = sent.as_slice()
+        && *only == header::IF_MODIFIED_SINCE
+        && let Ok(since) = value.parse::<HttpDate>()
+    {
+        // Dates have whole seconds: not modified since any moment of the upload's second.
+        let upload_second = UNIX_EPOCH + Duration::from_secs(name.unix_ms() as u64 / 1000);
+        let expected = if SystemTime::from(since) >= upload_second {
+            StatusCode::NOT_MODIFIED
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(
+            status,
+            expected,
+            "If-Modified-Since {value:?}, uploaded at {} ms",
+            name.unix_ms()
+        );
+    }
+    // A plain range with an `If-Range`: honoured only when that is this file's strong ETag,
+    // else the whole file (even for a range outside it).
+    if let [(first, a), (second, b)] = sent.as_slice() {
+        let pair = if *first == header::RANGE && *second == header::IF_RANGE {
+            Some((a, b))
+        } else if *first == header::IF_RANGE && *second == header::RANGE {
+            Some((b, a))
+        } else {
+            None
+        };
+        if let Some((range, if_range)) = pair
+            && let Some(expected) = simple_range(range, len)
+        {
+            if *if_range == etag {
+                match expected {
+                    Some((a, b)) => assert_eq!(
+                        (status, served),
+                        (StatusCode::PARTIAL_CONTENT, Some((a, b - a + 1))),
+                        "Range {range:?} of {len} bytes, If-Range {if_range:?}"
+                    ),
+                    None => assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE),
+                }
+            } else if !if_range.contains(name.sha1()) {
+                assert_eq!(
+                    (status, served),
+                    (StatusCode::OK, Some((0, len))),
+                    "Range {range:?} with another If-Range {if_range:?}"
                 );
             }
         }

@@ -1,10 +1,15 @@
-//! Image header reading as ingest does it: the magic-byte sniff (`media::sniff`, on the first
-//! `SNIFF_BYTES`) and the width and height from `imagesize::reader_size` over a buffered
-//! reader, without decoding.
+//! Image header reading as ingest does it, on any bytes: the magic-byte sniff (`media::sniff`,
+//! on the first `SNIFF_BYTES`, as `ingest::receive` calls it) and the width and height from
+//! `imagesize::reader_size` over a `BufReader` of the default capacity, as the private
+//! `ingest::dimensions_within` calls it, without decoding. That function itself runs on every
+//! upload the ingest and multipart targets accept, where `check_received` holds the dimensions
+//! it recorded to the stored file's header; here the header reader meets bytes the metadata
+//! filter would have refused first.
 //!
-//! Checked: no panic, no hang; the buffered reader and the in-memory one agree; the header
-//! reader never takes a file for another format than the sniff named; pixel and frame
-//! arithmetic on whatever dimensions it reports does not overflow.
+//! Checked: no panic, no hang; the reader as ingest calls it, one with a 64-byte buffer and
+//! the in-memory one agree; the header reader never takes a file for another format than the
+//! sniff named; the limits' pixel and frame arithmetic on whatever dimensions it reports does
+//! not overflow.
 #![no_main]
 
 use std::io::{BufReader, Cursor};
@@ -19,11 +24,14 @@ fuzz_target!(|data: &[u8]| {
     let _ = sniff(data);
 
     let in_memory = imagesize::blob_size(data);
-    let buffered = imagesize::reader_size(BufReader::with_capacity(64, Cursor::new(data)));
-    match (&in_memory, &buffered) {
-        (Ok(a), Ok(b)) => assert_eq!((a.width, a.height), (b.width, b.height)),
-        (Err(_), Err(_)) => {}
-        _ => panic!("in memory {in_memory:?}, buffered {buffered:?}"),
+    let as_ingest = imagesize::reader_size(BufReader::new(Cursor::new(data)));
+    let small = imagesize::reader_size(BufReader::with_capacity(64, Cursor::new(data)));
+    for buffered in [&as_ingest, &small] {
+        match (&in_memory, buffered) {
+            (Ok(a), Ok(b)) => assert_eq!((a.width, a.height), (b.width, b.height)),
+            (Err(_), Err(_)) => {}
+            _ => panic!("in memory {in_memory:?}, buffered {buffered:?}"),
+        }
     }
 
     if let Sniffed::Image(format) = sniffed

@@ -6,8 +6,8 @@
 //!
 //! Checked: the result does not depend on how the bytes are split (whole, in random chunks,
 //! and byte by byte for small inputs), the memory held stays bounded, a failed filter keeps
-//! failing, the header patch lies inside the output, and stripping the output again changes
-//! nothing.
+//! failing, the header patch lies inside the output, every input byte is stored or counted as
+//! dropped, and stripping the output again changes nothing.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -43,6 +43,16 @@ fuzz_target!(|data: &[u8]| {
             "{format:?}: {} bytes in, {} out",
             file.len(),
             out.len()
+        );
+        // Every input byte is stored or counted as dropped; only the new orientation block
+        // is stored without having come in.
+        let accounted = out.len() as u64 + stripped.bytes_dropped;
+        assert!(
+            (file.len() as u64..=file.len() as u64 + 64).contains(&accounted),
+            "{format:?}: {} bytes in, {} out, {} dropped",
+            file.len(),
+            out.len(),
+            stripped.bytes_dropped
         );
         let (again, restripped) = strip_split(format, &out, || usize::MAX).unwrap_or_else(|e| {
             panic!("{format:?}: the output is refused when stripped again: {e}")

@@ -5,7 +5,8 @@
 //! Input: a mode byte. Even: the rest is `path\nexpires\nsignature`, which must never verify.
 //! Odd: the rest, read by `arbitrary`, gives a path, an expiry, a clock, the signing key and an
 //! optional edit; the signature verifies under both keys until it expires (a negative expiry
-//! is malformed), and any edit that changes a value makes it fail.
+//! is malformed), never under the other key alone (a key dropped from `SIGNING_KEYS` no longer
+//! verifies), and any edit that changes a value makes it fail.
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -26,7 +27,11 @@ struct Signed {
 }
 
 fn keys(order: [&str; 2]) -> SigningKeys {
-    SigningKeys::new(order.iter().map(SigningKey::new).collect()).expect("two keys")
+    keys_of(&order)
+}
+
+fn keys_of(secrets: &[&str]) -> SigningKeys {
+    SigningKeys::new(secrets.iter().map(SigningKey::new).collect()).expect("a key")
 }
 
 fn edit(text: &str, at: u16, byte: u8) -> String {
@@ -89,8 +94,29 @@ fuzz_target!(|data: &[u8]| {
     } else {
         assert_eq!(verified, Ok(()));
     }
+    // Once the key that signed is dropped from the list, nothing it signed verifies.
+    let other = keys_of(&[if input.second_signs { FIRST } else { SECOND }]);
+    let without = verify_at(
+        &other,
+        &input.path,
+        Some(&expires),
+        Some(&signature),
+        input.now,
+    );
+    if input.expires < 0 {
+        assert_eq!(without, Err(SignatureError::Malformed));
+    } else {
+        assert_eq!(
+            without,
+            Err(SignatureError::Invalid),
+            "verified without its key"
+        );
+    }
     let url = signed.signed_url(&signer);
-    assert!(url.starts_with(&input.path) && url.ends_with(&signature));
+    assert_eq!(
+        url,
+        format!("{}?expires={expires}&signature={signature}", input.path)
+    );
 
     if let Some((field, at, byte)) = input.edit {
         let (mut path, mut exp, mut sig) = (input.path.clone(), expires.clone(), signature.clone());

@@ -4,8 +4,8 @@
 //! Input: a mode byte. Even: the rest is a token's text, which must never verify (nothing but
 //! the keys can sign). Odd: the rest, read by `arbitrary`, gives claims, a clock, the signing
 //! key and an optional one-byte edit; the minted token verifies under both keys (rotation) to
-//! the same claims until it expires, unless it is over the length limit, and any edit that
-//! changes its text makes it fail.
+//! the same claims until it expires, unless it is over the length limit, names a key that is
+//! not there once its key is dropped, and any edit that changes its text makes it fail.
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -28,7 +28,11 @@ struct Minted {
 }
 
 fn keys(order: [&str; 2]) -> SigningKeys {
-    SigningKeys::new(order.iter().map(SigningKey::new).collect()).expect("two keys")
+    keys_of(&order)
+}
+
+fn keys_of(secrets: &[&str]) -> SigningKeys {
+    SigningKeys::new(secrets.iter().map(SigningKey::new).collect()).expect("a key")
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -76,6 +80,24 @@ fuzz_target!(|data: &[u8]| {
     } else {
         assert_eq!(verified.map(|t| t.claims), Ok(claims.clone()));
     }
+
+    // Once the key that signed is dropped from the list, its tokens name a key not there.
+    let other = keys_of(&[if input.second_signs { FIRST } else { SECOND }]);
+    let without = UploadToken::verify_at(&other, &token, input.now);
+    if token.len() > 2048 {
+        assert_eq!(without, Err(TokenError::Malformed));
+    } else {
+        assert_eq!(
+            without,
+            Err(TokenError::UnknownKey),
+            "verified without its key"
+        );
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    assert!(
+        parts.len() == 4 && parts[0] == "v1" && parts[1] == signer.signer().id(),
+        "a token not of the form v1.<key id>.<claims>.<tag>: {token:?}"
+    );
 
     if let Some((at, byte)) = input.edit {
         let mut edited = token.clone().into_bytes();

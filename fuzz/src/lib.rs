@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use mediastore::config::Limits;
 use mediastore::ingest::Received;
-use mediastore::media::{MetadataFilter, Sniffed, StoredName, Stripped, sniff};
+use mediastore::media::{Dimensions, MetadataFilter, Sniffed, StoredName, Stripped, sniff};
 use mediastore::storage::{BlobStore, Wanted};
 use sha1::{Digest, Sha1};
 
@@ -186,11 +186,12 @@ pub async fn check_received(
     assert!(limits.allows(received.format));
     let name = StoredName::new(&received.sha1_hex, 1_732_262_400_123, received.format)
         .expect("the reported SHA-1 makes a stored name");
-    let (format, frames, sha1_hex, orientation) = (
+    let (format, frames, sha1_hex, orientation, dimensions) = (
         received.format,
         received.frames,
         received.sha1_hex.clone(),
         received.orientation,
+        received.dimensions,
     );
     blobs
         .put_as(received.staged, &name)
@@ -221,6 +222,18 @@ pub async fn check_received(
         Sniffed::Image(format),
         "the stored bytes are not the format reported"
     );
+    // The dimensions recorded are the stored file's header's, turned as its orientation says
+    // (the turn swaps, so turning back gives the header's).
+    let header = imagesize::blob_size(&stored)
+        .unwrap_or_else(|e| panic!("the stored {format:?}'s header does not read: {e:?}"));
+    assert_eq!(
+        dimensions.displayed(orientation),
+        Dimensions {
+            width: header.width as u64,
+            height: header.height as u64,
+        },
+        "the recorded dimensions are not the stored header's (orientation {orientation})"
+    );
     if limits.strip_metadata {
         let (again, stripped) = strip_split(format, &stored, || usize::MAX).unwrap_or_else(|e| {
             panic!("the stored {format:?} is refused when stripped again: {e}")
@@ -234,7 +247,6 @@ pub async fn check_received(
             frames,
             "frames differ when stripped again"
         );
-        let _ = orientation;
     } else if let Some(sent) = sent {
         assert!(
             sent == &stored[..],

@@ -95,11 +95,12 @@ pub fn map_request(json: &[u8]) -> Option<Result<(String, Vec<MapItem>), ApiErro
     Some(request.validated())
 }
 
-/// The bodies of `POST /v1/upload-tokens` and `POST /v1/media/{id}/signed-urls` as JSON (the
-/// handlers' own checks of the values need the app state); `Debug` of what was read.
+/// The bodies of `POST /v1/upload-tokens` and `POST /v1/media/{id}/signed-urls` as their
+/// handlers read them (`json_or_default`; the checks of the values that follow need the app
+/// state); `Debug` of what was read.
 pub fn signing_requests(json: &[u8]) -> (Option<String>, Option<String>) {
-    let token = serde_json::from_slice::<UploadTokenRequest>(json).ok();
-    let urls = serde_json::from_slice::<SignedUrlsRequest>(json).ok();
+    let token = super::signing::json_or_default::<UploadTokenRequest>(json).ok();
+    let urls = super::signing::json_or_default::<SignedUrlsRequest>(json).ok();
     (
         token.map(|t| format!("{t:?}")),
         urls.map(|u| format!("{u:?}")),

@@ -19,6 +19,7 @@ const MAX_TAG_CHARS: usize = 64;
 /// Maps uploads to their owner.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")] // the derived reading, wrapped by `object_only!`
 pub struct MapRequest {
     /// The platform's user: 1 to 200 printable characters.
     #[schema(
@@ -34,6 +35,7 @@ pub struct MapRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct MapFile {
     id: Uuid,
     /// At most 20 tags of 1 to 64 printable characters; replaces earlier tags.
@@ -41,6 +43,36 @@ pub struct MapFile {
     #[schema(schema_with = tags_schema)]
     tags: Vec<String>,
 }
+
+/// Reads `$ty` from a JSON object only: serde's derived reading of a struct takes an array of
+/// its fields' values as well (`["user-42", [...]]`), which no schema allows.
+macro_rules! object_only {
+    ($($ty:ident),*) => {$(
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> std::result::Result<Self, D::Error> {
+                struct Object;
+                impl<'de> serde::de::Visitor<'de> for Object {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a JSON object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        map: A,
+                    ) -> std::result::Result<$ty, A::Error> {
+                        // The inherent, derived `deserialize` (`remote = "Self"`).
+                        $ty::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    }
+                }
+                deserializer.deserialize_map(Object)
+            }
+        }
+    )*};
+}
+
+object_only!(MapRequest, MapFile);
 
 /// The printable-characters rule ([`is_printable`]) as a JSON Schema pattern: no character of
 /// Unicode's control category (Cc).
@@ -151,6 +183,22 @@ mod tests {
         let tag = &tags["items"];
         assert_eq!(tag["maxLength"], MAX_TAG_CHARS);
         assert_eq!(tag["minLength"], 1);
+    }
+
+    #[test]
+    fn only_an_object_is_read_as_a_request() {
+        let id = "0b0f5b1e-8c4b-4a53-9d2c-3c1f2b0e6a11";
+        let object = format!(r#"{{"owner": "user-42", "files": [{{"id": "{id}", "tags": []}}]}}"#);
+        assert!(serde_json::from_str::<MapRequest>(&object).is_ok());
+        for array in [
+            format!(r#"["user-42", [{{"id": "{id}"}}]]"#),
+            format!(r#"{{"owner": "user-42", "files": [["{id}", []]]}}"#),
+        ] {
+            assert!(
+                serde_json::from_str::<MapRequest>(&array).is_err(),
+                "{array}"
+            );
+        }
     }
 
     #[test]

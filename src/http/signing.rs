@@ -200,7 +200,7 @@ pub async fn create_signed_urls(
 }
 
 /// An empty body is the defaults; anything else must be the JSON object.
-fn json_or_default<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+pub(super) fn json_or_default<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     let malformed =
         |e: serde_json::Error| ApiError::malformed(format!("the body is not valid: {e}"));
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -209,6 +209,10 @@ fn json_or_default<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Res
     // `null` is what a JSON client sends for "no body" (the body is optional).
     match serde_json::from_slice::<serde_json::Value>(body).map_err(malformed)? {
         serde_json::Value::Null => Ok(T::default()),
+        // serde would read a struct from an array of its fields' values as well.
+        value if !value.is_object() => Err(ApiError::malformed(
+            "the body is not valid: it must be a JSON object",
+        )),
         mut value => {
             // JSON Schema counts `600.0` as an integer, so it is taken as one.
             if let Some(fields) = value.as_object_mut() {

@@ -301,7 +301,14 @@ fn dimensions_within(file: &std::fs::File, limits: &Limits) -> Result<Dimensions
                 reason: "the header gives a zero dimension".into(),
             });
         }
-        Err(imagesize::ImageError::IoError(e)) if e.kind() != io::ErrorKind::UnexpectedEof => {
+        // imagesize reports a malformed header as `InvalidData` and a short one as
+        // `UnexpectedEof`: the client's file, not the disk.
+        Err(imagesize::ImageError::IoError(e))
+            if !matches!(
+                e.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData
+            ) =>
+        {
             return Err(StorageError::from(e).into());
         }
         Err(e) => {

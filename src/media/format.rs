@@ -69,6 +69,9 @@ impl ImageFormat {
 pub fn sniff(head: &[u8]) -> Sniffed {
     match infer::get(head) {
         Some(kind) => match ImageFormat::from_mime(kind.mime_type()) {
+            // `infer` takes `WEBP` at offset 8 for a WebP whatever comes before it; a WebP is a
+            // RIFF file.
+            Some(ImageFormat::Webp) if !head.starts_with(b"RIFF") => Sniffed::Unknown,
             Some(format) => Sniffed::Image(format),
             None => Sniffed::Other(kind.mime_type()),
         },
@@ -94,6 +97,15 @@ mod tests {
             sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
             Sniffed::Image(ImageFormat::Png)
         );
+    }
+
+    #[test]
+    fn webp_needs_its_riff_header() {
+        assert_eq!(
+            sniff(b"RIFF\x24\0\0\0WEBPVP8 "),
+            Sniffed::Image(ImageFormat::Webp)
+        );
+        assert_eq!(sniff(b"\0\0\0\0\0\0\0\0WEBPVP8 "), Sniffed::Unknown);
     }
 
     #[test]

@@ -453,6 +453,19 @@ fn main() {
     {
         write("stored_name", &format!("name-{i}"), name.as_bytes());
     }
+    // Kept variants' file names, and the SHA-1 alone (what `StoredName::new` is given).
+    for (i, name) in [
+        "cover-640x480.webp",
+        "inside-1600x1600.avif",
+        "w320.jpg",
+        "w320/../x.png",
+        sha,
+    ]
+    .iter()
+    .enumerate()
+    {
+        write("stored_name", &format!("part-{i}"), name.as_bytes());
+    }
 
     // download: control byte (bit 0 HEAD, then the blob: 0, 1, 2, 10, 1000, 65536 or 262145
     // bytes), then header lines.
