@@ -64,7 +64,9 @@ impl Application {
             .await
             .context("connecting to the database (DATABASE_URL)")?;
         repo.migrate().await.context("migrating the database")?;
-        let blobs = BlobStore::new(&settings.storage).context("configuring the blob store")?;
+        let blobs = BlobStore::new(&settings.storage)
+            .context("configuring the blob store")?
+            .with_hot_cache(settings.storage.download_cache_bytes);
         let leftovers = blobs.prepare().await.with_context(|| {
             let dir = settings.storage.upload_dir.display();
             format!("preparing the upload directory {dir}")

@@ -59,6 +59,10 @@ pub struct StorageSettings {
     #[arg(long, env = "S3_PREFIX", default_value = "",
         value_parser = |p: &str| Ok::<_, String>(p.trim().trim_matches('/').to_owned()))]
     pub s3_prefix: String,
+    /// Bytes of small stored files (up to 256 KiB each) and variants that downloads keep in
+    /// memory; 0 turns the cache off.
+    #[arg(long, env = "DOWNLOAD_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub download_cache_bytes: u64,
 }
 
 /// An S3-compatible bucket. Keys are `<prefix>/<2 chars>/<stored name>`, or without the prefix

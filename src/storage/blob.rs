@@ -64,6 +64,22 @@ pub enum BlobBytes {
 }
 
 impl Blob {
+    /// A blob whose bytes are already in memory (the hot-file cache).
+    pub(super) fn in_memory(bytes: Bytes) -> Self {
+        Self {
+            len: bytes.len() as u64,
+            source: Source::Read(bytes),
+        }
+    }
+
+    /// Its bytes, when it was read whole as it was opened.
+    pub(super) fn in_memory_bytes(&self) -> Option<&Bytes> {
+        match &self.source {
+            Source::Read(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
     /// Every byte, in memory: for blobs known to be small (variants, a decode's input).
     pub async fn read_all(self) -> Result<Bytes> {
         let len = self.len;

@@ -12,6 +12,7 @@ mod blob;
 mod error;
 mod fs;
 mod guarded_bucket;
+mod hot_cache;
 mod s3;
 mod staged;
 mod staging;
@@ -34,6 +35,7 @@ use blob::{Location, Source};
 pub use error::StorageError;
 use error::{Result, blocking};
 pub use fs::FsBlobs;
+pub use hot_cache::{CACHE_LOOKUPS, HotCache};
 pub use s3::{S3Blobs, StoreLayer};
 pub use staged::{Staged, StagedFile};
 use staging::Staging;
@@ -44,6 +46,7 @@ const STAGING_DIR: &str = ".tmp";
 pub struct BlobStore {
     staging: Arc<Staging>,
     backend: Backend,
+    hot: HotCache,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +79,7 @@ impl BlobStore {
         Self {
             staging: Arc::new(Staging::new(root.join(STAGING_DIR))),
             backend: Backend::Fs(FsBlobs::new(root)),
+            hot: HotCache::default(),
         }
     }
 
@@ -93,7 +97,15 @@ impl BlobStore {
         Ok(Self {
             staging: Arc::new(Staging::new(upload_dir.join(STAGING_DIR))),
             backend: Backend::S3(S3Blobs::new(settings, layer)?),
+            hot: HotCache::default(),
         })
+    }
+
+    /// This store with a hot-file cache of up to `max_bytes` in front of its reads (for the
+    /// service's downloads; commands read without one).
+    pub fn with_hot_cache(mut self, max_bytes: u64) -> Self {
+        self.hot = HotCache::new(max_bytes);
+        self
     }
 
     /// For logs and progress lines: a directory path or an `s3://` address.
@@ -181,32 +193,49 @@ impl BlobStore {
 
     /// Finds a stored blob; `None` if there is none by that name.
     pub async fn open(&self, name: &StoredName, wanted: Wanted) -> Result<Option<Blob>> {
-        match &self.backend {
-            Backend::Fs(fs) => fs.open(name, wanted == Wanted::Body).await,
-            Backend::S3(s3) => s3.open(name, wanted).await,
+        if let Some(bytes) = self.hot.original(name) {
+            return Ok(Some(Blob::in_memory(bytes)));
         }
+        let blob = match &self.backend {
+            Backend::Fs(fs) => fs.open(name, wanted == Wanted::Body).await?,
+            Backend::S3(s3) => s3.open(name, wanted).await?,
+        };
+        if let Some(bytes) = blob.as_ref().and_then(Blob::in_memory_bytes) {
+            self.hot.keep_original(name, bytes);
+        }
+        Ok(blob)
     }
 
     /// A made variant; `None` if it has not been made (or was removed).
     pub async fn open_variant(&self, name: &VariantName, wanted: Wanted) -> Result<Option<Blob>> {
-        match &self.backend {
-            Backend::Fs(fs) => {
-                fs::open_path(fs.path_of_variant(name), wanted == Wanted::Body).await
-            }
-            Backend::S3(s3) => s3.open_variant(name, wanted).await,
+        if let Some(bytes) = self.hot.variant(name) {
+            return Ok(Some(Blob::in_memory(bytes)));
         }
+        let blob = match &self.backend {
+            Backend::Fs(fs) => {
+                fs::open_path(fs.path_of_variant(name), wanted == Wanted::Body).await?
+            }
+            Backend::S3(s3) => s3.open_variant(name, wanted).await?,
+        };
+        if let Some(bytes) = blob.as_ref().and_then(Blob::in_memory_bytes) {
+            self.hot.keep_variant(name, bytes);
+        }
+        Ok(blob)
     }
 
     /// Keeps a made variant beside its source, written as atomically as an upload: readers see
     /// the whole variant or none. Replaces one already there (the same bytes).
     pub async fn put_variant(&self, name: &VariantName, bytes: Bytes) -> Result<()> {
         let mut staged = self.stage().await?;
-        staged.append(bytes).await?;
+        staged.append(bytes.clone()).await?;
         let staged = staged.finish().await?;
         match &self.backend {
-            Backend::Fs(fs) => fs.put_variant(staged, name).await,
-            Backend::S3(s3) => s3.put_variant(staged, name).await,
+            Backend::Fs(fs) => fs.put_variant(staged, name).await?,
+            Backend::S3(s3) => s3.put_variant(staged, name).await?,
         }
+        // Just made: its first request is on its way.
+        self.hot.keep_variant(name, &bytes);
+        Ok(())
     }
 
     /// Every kept variant, by source in name order (whether or not the source is still there).
@@ -230,6 +259,7 @@ impl BlobStore {
 
     /// Removes every variant made of `source`; none is not an error.
     pub async fn remove_variants_of(&self, source: &StoredName) -> Result<()> {
+        self.hot.forget(source);
         match &self.backend {
             Backend::Fs(fs) => fs.remove_variants_of(source).await,
             Backend::S3(s3) => s3.remove_variants_of(source).await,
@@ -239,6 +269,7 @@ impl BlobStore {
     /// Removes a blob, then the variants made of it; removing one that is already gone is not
     /// an error. So deleting, expiring and collecting media all take their variants along.
     pub async fn remove(&self, name: &StoredName) -> Result<()> {
+        self.hot.forget(name);
         match &self.backend {
             Backend::Fs(fs) => fs.remove(name).await?,
             Backend::S3(s3) => s3.remove(&s3.key_of(name)).await?,

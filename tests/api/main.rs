@@ -12,6 +12,7 @@ mod privacy;
 mod access;
 mod cors;
 mod download;
+mod download_cache;
 mod errors;
 mod events;
 mod faults;
