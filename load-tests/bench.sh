@@ -2,9 +2,11 @@
 # mediastore benchmark, one command:
 #   load-tests/bench.sh            full run (seed 5000 users in 60/10/5 s, both databases)
 #   load-tests/bench.sh --quick    smoke run (300 seed users, 5 s timed runs)
-# Installs nginx and wrk if missing, builds the service and the load tool (release), runs every
-# scenario against a fresh service on SQLite and on PostgreSQL, measures nginx on the same file
-# and the machine floor, and prints one markdown table. Traffic goes to 127.0.0.1 only.
+# Installs nginx, wrk and nats-server if missing, builds the service and the load tool (release),
+# runs every scenario against a fresh service on SQLite and on PostgreSQL (the 5 s seed burst
+# twice: once more with events to a webhook and NATS, measuring their delivery lag), measures
+# nginx on the same file and the machine floor, and prints one markdown table. Traffic goes to
+# 127.0.0.1 only.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -62,6 +64,8 @@ done
 
 PORT=18080
 NGINX_PORT=18081
+SINK_PORT=18082
+NATS_PORT=18083
 CONNECTIONS=64
 PG_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 SERVICE_TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/mediastore-target}
@@ -80,6 +84,7 @@ command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
 command -v timeout >/dev/null || missing+=(coreutils)
+command -v nats-server >/dev/null || missing+=(nats-server)
 case " $DBS " in *" postgres "*) command -v psql >/dev/null || missing+=(postgresql-client) ;; esac
 if [ "$BUILD" = 1 ] && ! command -v cc >/dev/null; then missing+=(build-essential); fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -107,12 +112,14 @@ BASE_TMP=${BENCH_TMPDIR:-/var/tmp}
 TMP=$(mktemp -d "$BASE_TMP/mediastore-bench.XXXXXX")
 RESULTS="$TMP/results"
 mkdir -p "$RESULTS"
-SERVICE_PID="" NGINX_PID="" PG_DBS=() RUN_N=10
+SERVICE_PID="" NGINX_PID="" NATS_PID="" SINK_PID="" PG_DBS=() RUN_N=10
 
 cleanup() {
   set +e
   [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
   [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+  [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
+  [ -n "$NATS_PID" ] && kill "$NATS_PID" 2>/dev/null && wait "$NATS_PID" 2>/dev/null
   for db in "${PG_DBS[@]}"; do
     psql "$PG_URL/postgres" -qXc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
   done
@@ -127,9 +134,10 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- the service
 SERVICE_DB_URL=""
-# start_service DB DIR: a fresh service on a fresh database and upload directory.
+# start_service DB DIR [VAR=value...]: a fresh service on a fresh database and upload directory.
 start_service() {
   local db=$1 dir=$2
+  shift 2
   mkdir -p "$dir/uploads"
   if [ "$db" = sqlite ]; then
     SERVICE_DB_URL="sqlite://$dir/db.sqlite"
@@ -139,7 +147,7 @@ start_service() {
     PG_DBS+=("$name")
     SERVICE_DB_URL="$PG_URL/$name"
   fi
-  launch_service "$dir"
+  launch_service "$dir" "$@"
 }
 
 # launch_service DIR [VAR=value...]: the service on $SERVICE_DB_URL and DIR, with extra settings.
@@ -226,6 +234,26 @@ bench_db() {
     stop_service
     rm -rf "$dir"
   done
+  # The 5 s burst again, each upload's event going to a webhook and to NATS JetStream, both
+  # received by the load tool's event sink, which measures commit-to-receipt lag.
+  if [ -n "$NATS_PID" ]; then
+    dir="$TMP/$db-seed-events"
+    local prefix="bench${RUN_N}" stream="BENCH${RUN_N}"
+    "$LOAD" event-sink --port "$SINK_PORT" --nats "nats://127.0.0.1:$NATS_PORT" \
+      --prefix "$prefix" --stream "$stream" --idle-secs 5 --max-secs 400 --db "$db" \
+      --summary "$RESULTS/${RUN_N}-$db.lag" >"$TMP/sink-$db.log" 2>&1 &
+    SINK_PID=$!
+    for _ in $(seq 1 100); do grep -q listening "$TMP/sink-$db.log" 2>/dev/null && break; sleep 0.1; done
+    start_service "$db" "$dir" EVENTS_NATS_URL="nats://127.0.0.1:$NATS_PORT" \
+      EVENTS_NATS_PREFIX="$prefix" EVENTS_NATS_STREAM="$stream" \
+      WEBHOOK_URLS="http://127.0.0.1:$SINK_PORT/hook" WEBHOOK_SECRET=whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OWFi
+    run_goose "$db" "$dir" seed 305 --users "$SEED_USERS" --window 5 --timeout 120 --label seed-5s-events
+    log "$db: waiting for every event to arrive (the sink stops 5 s after the last)"
+    wait "$SINK_PID" || log "$db: the event sink failed; its log: $(tail -n 3 "$TMP/sink-$db.log")"
+    SINK_PID=""
+    stop_service
+    rm -rf "$dir"
+  fi
   # Upload throughput: 64 clients, 1.3 MB files.
   dir="$TMP/$db-upload"
   start_service "$db" "$dir"
@@ -266,6 +294,16 @@ case " $DBS " in
       PG_OK=0
     fi ;;
 esac
+
+# NATS JetStream of the bench's own, for the events run.
+mkdir -p "$TMP/nats"
+nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$TMP/nats" >"$TMP/nats/log" 2>&1 &
+NATS_PID=$!
+for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$NATS_PORT) 2>/dev/null && break; sleep 0.1; done
+if ! (exec 3<>/dev/tcp/127.0.0.1/$NATS_PORT) 2>/dev/null; then
+  log "nats-server did not start: skipping the events run; its log: $(tail -n 3 "$TMP/nats/log")"
+  NATS_PID=""
+fi
 
 log "seed users $SEED_USERS, windows ${WINDOWS// /,} s, timed runs ${DURATION} s; temp dir $TMP"
 for db in $DBS; do

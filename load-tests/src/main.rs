@@ -6,6 +6,7 @@
 //! mediastore-load run download-by-id|download-by-name|mixed [--users N] [--run-time S]
 //! mediastore-load floor --dir DIR                          # write + fsync + SHA-1, 4 writers
 //! mediastore-load upload-one                               # prints "ID NAME" of a ~100 KB image
+//! mediastore-load event-sink --prefix P                    # webhook + NATS receiver: delivery lag
 //! mediastore-load table DIR                                # the bench table
 //! ```
 //! Only loopback hosts are accepted; every run is bounded in users and time.
@@ -13,6 +14,7 @@
 mod floor;
 mod images;
 mod scenarios;
+mod sink;
 mod stats;
 mod table;
 
@@ -25,7 +27,7 @@ use std::time::Duration;
 use url::{Host, Url};
 
 const MAX_USERS: usize = 20_000;
-const MAX_SECONDS: u64 = 600;
+pub const MAX_SECONDS: u64 = 600;
 
 #[derive(Parser)]
 #[command(
@@ -62,6 +64,8 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         host: String,
     },
+    /// Receive the service's events (webhook and NATS) and measure their delivery lag.
+    EventSink(sink::SinkArgs),
     /// Print the markdown table of a bench results directory.
     Table { dir: PathBuf },
 }
@@ -357,6 +361,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             println!("{id} {name}");
             Ok(())
         }
+        Command::EventSink(args) => sink::run(args).await,
         Command::Table { dir } => table::print(&dir),
     }
 }

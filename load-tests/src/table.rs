@@ -1,7 +1,8 @@
 //! `mediastore-load table DIR`: the one markdown table of a bench run.
 //! DIR holds one `NN-name.json` per run (a [`Summary`]), optionally `NN-name.rss` with the
-//! service's VmHWM in KiB, and `floor.json`.
+//! service's VmHWM in KiB, `floor.json`, and `NN-db.lag` (a [`LagSummary`] of `event-sink`).
 
+use crate::sink::LagSummary;
 use crate::stats::Summary;
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -24,6 +25,7 @@ pub fn print(dir: &Path) -> Result<()> {
     files.sort();
     let mut rows: Vec<Summary> = Vec::new();
     let mut floor: Option<f64> = None;
+    let lags = read_lags(dir)?;
     for path in &files {
         let text = std::fs::read_to_string(path)?;
         if path.file_name().is_some_and(|n| n == "floor.json") {
@@ -102,10 +104,12 @@ pub fn print(dir: &Path) -> Result<()> {
         let signed_by_name = find("signed-download-by-name", db, "wrk").map(|r| r.rps);
         let signed_by_id = find("signed-download-by-id", db, "wrk").map(|r| r.rps);
         let upload = find("upload", db, "goose").and_then(|r| r.ingest_mb_per_s);
-        let seed5 = rows
-            .iter()
-            .find(|r| r.scenario.starts_with("seed-5s") && r.db == db)
-            .and_then(|r| r.ingest_mb_per_s);
+        let seed = |label: &str| {
+            rows.iter()
+                .find(|r| r.scenario == label && r.db == db)
+                .and_then(|r| r.ingest_mb_per_s)
+        };
+        let (seed5, seed5_events) = (seed("seed-5s"), seed("seed-5s-events"));
         println!(
             "| download by name ÷ nginx (wrk req/s) | {db} | {} | ≥ 0.8 |",
             ratio(by_name, n)
@@ -130,6 +134,46 @@ pub fn print(dir: &Path) -> Result<()> {
             "| seed 5 s ingest MB/s ÷ floor | {db} | {} | ≥ 0.8 |",
             ratio(seed5, floor)
         );
+        println!(
+            "| seed 5 s with events to both sinks, ingest MB/s ÷ floor | {db} | {} | ≥ 0.8 |",
+            ratio(seed5_events, floor)
+        );
+    }
+    if !lags.is_empty() {
+        println!();
+        println!("Delivery lag during the 5 s seed burst (`seed-5s-events`), commit to receipt:");
+        println!();
+        println!("| db | sink | received | distinct events | p50 ms | p99 ms | max ms |");
+        println!("|---|---|---:|---:|---:|---:|---:|");
+        for lag in &lags {
+            for (sink, l) in &lag.sinks {
+                println!(
+                    "| {} | {sink} | {} | {} | {} | {} | {} |",
+                    lag.db,
+                    l.received,
+                    l.distinct,
+                    ms(l.p50_ms),
+                    ms(l.p99_ms),
+                    ms(l.max_ms)
+                );
+            }
+        }
     }
     Ok(())
+}
+
+fn read_lags(dir: &Path) -> Result<Vec<LagSummary>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "lag"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p)?;
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))
+        })
+        .collect()
 }
