@@ -84,6 +84,7 @@ command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
 command -v timeout >/dev/null || missing+=(coreutils)
+command -v bc >/dev/null || missing+=(bc)
 command -v nats-server >/dev/null || missing+=(nats-server)
 case " $DBS " in *" postgres "*) command -v psql >/dev/null || missing+=(postgresql-client) ;; esac
 if [ "$BUILD" = 1 ] && ! command -v cc >/dev/null; then missing+=(build-essential); fi
@@ -224,6 +225,43 @@ run_wrk() {
 
 NGINX_SOURCE="" NGINX_NAME=""
 
+# bench_big_upload DB: one 1 GiB PNG (a valid 8000 × 6000 header, then one big IDAT chunk)
+# uploaded with MAX_FILE_BYTES=2 GiB; the service's peak RSS during it, less its RSS before.
+bench_big_upload() {
+  local db=$1 dir="$TMP/$db-big" file="$TMP/big.png"
+  python3 - "$file" <<'PY'
+import os, struct, sys, zlib
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+block, blocks = os.urandom(1 << 20), 1024
+with open(sys.argv[1], "wb") as out:
+    out.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8000, 6000, 8, 2, 0, 0, 0)))
+    crc = zlib.crc32(b"IDAT")
+    out.write(struct.pack(">I", len(block) * blocks) + b"IDAT")
+    for _ in range(blocks):
+        out.write(block)
+        crc = zlib.crc32(block, crc)
+    out.write(struct.pack(">I", crc) + chunk(b"IEND", b""))
+PY
+  start_service "$db" "$dir" MAX_FILE_BYTES=2147483648
+  log "$db: one $(($(stat -c %s "$file") / 1048576)) MiB upload"
+  sleep 1
+  reset_peak
+  local before status started
+  before=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVICE_PID/status")
+  started=$(date +%s.%N)
+  status=$(curl -sS -o "$TMP/big-answer.json" -w '%{http_code}' -F "file=@$file;type=image/png" \
+    --max-time 300 "http://127.0.0.1:$PORT/v1/media" || echo 000)
+  local seconds peak
+  seconds=$(echo "$(date +%s.%N) - $started" | bc)
+  peak=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVICE_PID/status")
+  echo "{\"db\":\"$db\",\"file_bytes\":$(stat -c %s "$file"),\"status\":$status,\"seconds\":$seconds,\"rss_before_kb\":$before,\"peak_kb\":$peak}" \
+    >"$RESULTS/big-upload-$db.big"
+  [ "$status" = 201 ] || log "$db: the 1 GiB upload answered $status: $(head -c 300 "$TMP/big-answer.json")"
+  stop_service
+  rm -rf "$dir" "$file"
+}
+
 bench_db() {
   local db=$1 dir
   # Seed: a fresh service per window, 5000 users (or --users) each uploading one image.
@@ -283,6 +321,7 @@ bench_db() {
   stop_service
   if [ -z "$NGINX_SOURCE" ]; then
     NGINX_SOURCE="$dir/uploads" NGINX_NAME=$name
+    bench_big_upload "$db"
   fi
 }
 

@@ -139,6 +139,20 @@ pub fn print(dir: &Path) -> Result<()> {
             ratio(seed5_events, floor)
         );
     }
+    for big in read_json_files(dir, "big")? {
+        let (Some(before), Some(peak)) = (big["rss_before_kb"].as_f64(), big["peak_kb"].as_f64())
+        else {
+            continue;
+        };
+        println!(
+            "| one {:.0} MiB upload (answered {}, {:.1} s): peak RSS − RSS before | {} | {:.1} MB | < 20 MB |",
+            big["file_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
+            big["status"],
+            big["seconds"].as_f64().unwrap_or(0.0),
+            big["db"].as_str().unwrap_or("-"),
+            (peak - before) / 1024.0
+        );
+    }
     if !lags.is_empty() {
         println!();
         println!("Delivery lag during the 5 s seed burst (`seed-5s-events`), commit to receipt:");
@@ -163,10 +177,18 @@ pub fn print(dir: &Path) -> Result<()> {
 }
 
 fn read_lags(dir: &Path) -> Result<Vec<LagSummary>> {
+    read_json_files(dir, "lag")?
+        .into_iter()
+        .map(|v| serde_json::from_value(v).context("an event-sink summary"))
+        .collect()
+}
+
+/// The JSON documents in `dir/*.<extension>`, in name order.
+fn read_json_files(dir: &Path, extension: &str) -> Result<Vec<serde_json::Value>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "lag"))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
         .collect();
     paths.sort();
     paths
