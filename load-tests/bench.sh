@@ -309,15 +309,18 @@ bench_db() {
   read -r id name <<<"$target"
   run_wrk download-by-id "$db" "http://127.0.0.1:$PORT/v1/media/$id"
   run_wrk download-by-name "$db" "http://127.0.0.1:$PORT/v1/files/$name"
-  run_goose "$db" "$dir" mixed $((DURATION + 200)) --users 16 --run-time "$DURATION"
   stop_service
-  # The same file with DOWNLOAD_AUTH=signed: every request's signature is checked.
+  # The same file with DOWNLOAD_AUTH=signed, right after the public runs (before mixed writes
+  # anything), so that the two see the same machine: every request's signature is checked.
   launch_service "$dir" DOWNLOAD_AUTH=signed SIGNING_KEYS=bench-signing-key-0123456789abcdefghij
   local signed
   signed=$(curl -fsS -X POST -H 'authorization: Bearer bench' -H 'content-type: application/json' \
     -d '{"expires_in": 3600}' "http://127.0.0.1:$PORT/v1/media/$id/signed-urls")
   run_wrk signed-download-by-id "$db" "http://127.0.0.1:$PORT$(json_field url "$signed")"
   run_wrk signed-download-by-name "$db" "http://127.0.0.1:$PORT$(json_field file_url "$signed")"
+  stop_service
+  launch_service "$dir"
+  run_goose "$db" "$dir" mixed $((DURATION + 200)) --users 16 --run-time "$DURATION"
   stop_service
   if [ -z "$NGINX_SOURCE" ]; then
     NGINX_SOURCE="$dir/uploads" NGINX_NAME=$name

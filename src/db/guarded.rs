@@ -202,8 +202,8 @@ impl Queue for Guarded {
             .await
     }
 
-    async fn event_delivered(&self, seq: i64) -> Result<(), DbError> {
-        self.guard(self.records.event_delivered(seq)).await
+    async fn events_delivered(&self, seqs: &[i64]) -> Result<(), DbError> {
+        self.guard(self.records.events_delivered(seqs)).await
     }
 
     async fn event_failed(

@@ -163,8 +163,9 @@ pub trait Queue: Send + Sync {
         limit: i64,
     ) -> Result<Vec<OutboxRow>, DbError>;
 
-    /// The sink has the event: it leaves the outbox.
-    async fn event_delivered(&self, seq: i64) -> Result<(), DbError>;
+    /// The sink has these events: they leave the outbox, in one transaction (one commit for
+    /// a batch, not one each).
+    async fn events_delivered(&self, seqs: &[i64]) -> Result<(), DbError>;
 
     async fn event_failed(
         &self,
@@ -347,11 +348,15 @@ macro_rules! queue_impl {
                 Ok(rows)
             }
 
-            async fn event_delivered(&self, seq: i64) -> Result<(), $crate::db::DbError> {
-                sqlx::query($crate::db::queue::sql::EVENT_DELIVERED)
-                    .bind(seq)
-                    .execute(&self.pool)
-                    .await?;
+            async fn events_delivered(&self, seqs: &[i64]) -> Result<(), $crate::db::DbError> {
+                let mut tx = self.pool.begin().await?;
+                for seq in seqs {
+                    sqlx::query($crate::db::queue::sql::EVENT_DELIVERED)
+                        .bind(seq)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 

@@ -130,12 +130,28 @@ impl Dispatcher {
             match claimed {
                 Ok(rows) if !rows.is_empty() => {
                     let full = rows.len() as i64 == BATCH;
-                    let retries = join_all(rows.iter().map(|row| self.deliver(row))).await;
+                    let outcomes = join_all(rows.iter().map(|row| self.deliver(row))).await;
+                    let delivered: Vec<i64> = rows
+                        .iter()
+                        .zip(&outcomes)
+                        .filter(|(_, outcome)| matches!(outcome, Outcome::Delivered))
+                        .map(|(row, _)| row.seq)
+                        .collect();
+                    // Unrecorded, they are delivered again when the lease ends: at least once.
+                    if !delivered.is_empty()
+                        && let Err(e) = self.repo.events_delivered(&delivered).await
+                    {
+                        tracing::warn!(sink = self.sink.name(), error = %e, "recording deliveries failed");
+                    }
                     if full {
                         continue; // more are waiting
                     }
                     // A retry due before the next poll is tried on time.
-                    if let Some(soonest) = retries.into_iter().flatten().min() {
+                    let retries = outcomes.into_iter().filter_map(|outcome| match outcome {
+                        Outcome::Again(at) => Some(at),
+                        _ => None,
+                    });
+                    if let Some(soonest) = retries.min() {
                         let until = (soonest - Utc::now()).to_std().unwrap_or_default();
                         wait = wait.min(until);
                     }
@@ -150,8 +166,9 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers one event and records the outcome; returns when it is to be tried again.
-    async fn deliver(&self, row: &OutboxRow) -> Option<DateTime<Utc>> {
+    /// Delivers one event and records a failure; the caller records deliveries, a batch at a
+    /// time.
+    async fn deliver(&self, row: &OutboxRow) -> Outcome {
         let sink = self.sink.name().to_owned();
         let event = Event::new(row, &self.render);
         let timeout = self.sink.timeout();
@@ -159,40 +176,44 @@ impl Dispatcher {
             .await
             .unwrap_or_else(|_| Err(SinkError(format!("no answer within {timeout:?}"))));
         let now = Utc::now();
-        let mut again = None;
-        let recorded = match outcome {
+        match outcome {
             Ok(()) => {
                 self.breaker.succeeded();
                 metrics::counter!(DELIVERIES, "sink" => sink.clone(), "outcome" => "delivered")
                     .increment(1);
                 let lag = (now - row.occurred_at).to_std().unwrap_or_default();
                 metrics::histogram!(DELIVERY_SECONDS, "sink" => sink).record(lag.as_secs_f64());
-                self.repo.event_delivered(row.seq).await
+                Outcome::Delivered
             }
             Err(e) => {
                 self.breaker.failed(Instant::now());
                 let retry = retry(&self.settings, row, now);
-                let outcome = match retry {
-                    Retry::At(at) => {
-                        again = Some(at);
-                        "failed"
-                    }
+                let (label, outcome) = match retry {
+                    Retry::At(at) => ("failed", Outcome::Again(at)),
                     Retry::GiveUp => {
                         tracing::warn!(sink, event = %row.id, media = %row.media_id, error = %e,
                             attempts = row.attempts + 1, "event is a dead letter");
-                        "dead"
+                        ("dead", Outcome::Dead)
                     }
                 };
-                metrics::counter!(DELIVERIES, "sink" => sink, "outcome" => outcome).increment(1);
-                self.repo.event_failed(row.seq, &e.0, retry, now).await
+                metrics::counter!(DELIVERIES, "sink" => sink, "outcome" => label).increment(1);
+                // Unrecorded, the row is tried again when its lease ends.
+                if let Err(e) = self.repo.event_failed(row.seq, &e.0, retry, now).await {
+                    tracing::warn!(sink = self.sink.name(), event = %row.id, error = %e,
+                        "recording a failed delivery failed");
+                }
+                outcome
             }
-        };
-        // Unrecorded, the row is delivered again when its lease ends: at least once.
-        if let Err(e) = recorded {
-            tracing::warn!(sink = self.sink.name(), event = %row.id, error = %e, "recording a delivery failed");
         }
-        again
     }
+}
+
+/// What became of one delivery.
+enum Outcome {
+    Delivered,
+    /// Failed; to be tried again at this time.
+    Again(DateTime<Utc>),
+    Dead,
 }
 
 /// When to try `row` again after its attempt failed at `now`, or never.
