@@ -66,6 +66,7 @@ PORT=18080
 NGINX_PORT=18081
 SINK_PORT=18082
 NATS_PORT=18083
+SIGNED_PORT=18084
 CONNECTIONS=64
 PG_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 SERVICE_TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/mediastore-target}
@@ -113,12 +114,13 @@ BASE_TMP=${BENCH_TMPDIR:-/var/tmp}
 TMP=$(mktemp -d "$BASE_TMP/mediastore-bench.XXXXXX")
 RESULTS="$TMP/results"
 mkdir -p "$RESULTS"
-SERVICE_PID="" NGINX_PID="" NATS_PID="" SINK_PID="" PG_DBS=() RUN_N=10
+SERVICE_PID="" SIGNED_PID="" NGINX_PID="" NATS_PID="" SINK_PID="" PG_DBS=() RUN_N=10
 
 cleanup() {
   set +e
   [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
   [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+  [ -n "$SIGNED_PID" ] && kill "$SIGNED_PID" 2>/dev/null && wait "$SIGNED_PID" 2>/dev/null
   [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
   [ -n "$NATS_PID" ] && kill "$NATS_PID" 2>/dev/null && wait "$NATS_PID" 2>/dev/null
   for db in "${PG_DBS[@]}"; do
@@ -151,16 +153,17 @@ start_service() {
   launch_service "$dir" "$@"
 }
 
-# launch_service DIR [VAR=value...]: the service on $SERVICE_DB_URL and DIR, with extra settings.
+# launch_service DIR [VAR=value...]: the service on $SERVICE_DB_URL and DIR, with extra settings,
+# on $LAUNCH_PORT (default $PORT).
 launch_service() {
-  local dir=$1
+  local dir=$1 port=${LAUNCH_PORT:-$PORT}
   shift
-  env BIND_ADDR=127.0.0.1:$PORT DATABASE_URL="$SERVICE_DB_URL" UPLOAD_DIR="$dir/uploads" MEDIA_API_KEY=bench \
+  env BIND_ADDR=127.0.0.1:$port DATABASE_URL="$SERVICE_DB_URL" UPLOAD_DIR="$dir/uploads" MEDIA_API_KEY=bench \
     RUST_LOG=warn SHUTDOWN_TIMEOUT_SECS=5 SWEEP_INTERVAL_SECS=0 "$@" \
     "$SERVICE" serve >>"$dir/service.log" 2>&1 &
   SERVICE_PID=$!
   for _ in $(seq 1 300); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; then return 0; fi
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; then return 0; fi
     if ! kill -0 "$SERVICE_PID" 2>/dev/null; then break; fi
     sleep 0.1
   done
@@ -309,15 +312,25 @@ bench_db() {
   read -r id name <<<"$target"
   run_wrk download-by-id "$db" "http://127.0.0.1:$PORT/v1/media/$id"
   run_wrk download-by-name "$db" "http://127.0.0.1:$PORT/v1/files/$name"
-  stop_service
-  # The same file with DOWNLOAD_AUTH=signed, right after the public runs (before mixed writes
-  # anything), so that the two see the same machine: every request's signature is checked.
-  launch_service "$dir" DOWNLOAD_AUTH=signed SIGNING_KEYS=bench-signing-key-0123456789abcdefghij
-  local signed
+  # Signed against public downloads of the same file, interleaved: a second service with
+  # DOWNLOAD_AUTH=signed on the same database and files, both up at once, three rounds of each
+  # in turn, so that a slow moment of the machine hits both alike (the table takes medians).
+  local public_pid=$SERVICE_PID signed
+  LAUNCH_PORT=$SIGNED_PORT launch_service "$dir" DOWNLOAD_AUTH=signed \
+    SIGNING_KEYS=bench-signing-key-0123456789abcdefghij
+  SIGNED_PID=$SERVICE_PID SERVICE_PID=$public_pid
   signed=$(curl -fsS -X POST -H 'authorization: Bearer bench' -H 'content-type: application/json' \
-    -d '{"expires_in": 3600}' "http://127.0.0.1:$PORT/v1/media/$id/signed-urls")
-  run_wrk signed-download-by-id "$db" "http://127.0.0.1:$PORT$(json_field url "$signed")"
-  run_wrk signed-download-by-name "$db" "http://127.0.0.1:$PORT$(json_field file_url "$signed")"
+    -d '{"expires_in": 3600}' "http://127.0.0.1:$SIGNED_PORT/v1/media/$id/signed-urls")
+  for round in 1 2 3; do
+    log "$db: public and signed, round $round"
+    run_wrk ab-public-by-id "$db" "http://127.0.0.1:$PORT/v1/media/$id"
+    run_wrk ab-signed-by-id "$db" "http://127.0.0.1:$SIGNED_PORT$(json_field url "$signed")"
+    run_wrk ab-public-by-name "$db" "http://127.0.0.1:$PORT/v1/files/$name"
+    run_wrk ab-signed-by-name "$db" "http://127.0.0.1:$SIGNED_PORT$(json_field file_url "$signed")"
+  done
+  kill "$SIGNED_PID" 2>/dev/null || true
+  wait "$SIGNED_PID" 2>/dev/null || true
+  SIGNED_PID=""
   stop_service
   launch_service "$dir"
   run_goose "$db" "$dir" mixed $((DURATION + 200)) --users 16 --run-time "$DURATION"
