@@ -61,15 +61,12 @@ impl HotCache {
     }
 
     pub fn variant(&self, name: &VariantName) -> Option<Bytes> {
-        let entries = self.0.as_ref()?;
-        Self::counted(entries.get(&variant_key(name)))
+        self.0.as_ref()?; // no key to build when the cache is off
+        self.lookup(&variant_key(name))
     }
 
     fn lookup(&self, key: &str) -> Option<Bytes> {
-        Self::counted(self.0.as_ref()?.get(key))
-    }
-
-    fn counted(found: Option<Bytes>) -> Option<Bytes> {
+        let found = self.0.as_ref()?.get(key);
         let outcome = if found.is_some() { "hit" } else { "miss" };
         metrics::counter!(CACHE_LOOKUPS, "outcome" => outcome).increment(1);
         found

@@ -42,6 +42,22 @@ async fn an_empty_chunk_after_a_full_write_batch_is_not_a_storage_error() {
 /// the chunk lengths (see `fuzz/fuzz_targets/ingest.rs` and `multipart.rs`).
 const FRAMING: usize = 2;
 
+/// `bytes` through the ingest pipeline in one chunk, as an upload named `a.webp`.
+async fn receive_as_webp(
+    bytes: &'static [u8],
+) -> Result<mediastore::ingest::Received, mediastore::ingest::IngestError> {
+    let (_dir, store) = prepared_directory().await;
+    let body = futures_util::stream::iter([Ok::<_, Infallible>(Bytes::from_static(bytes))]);
+    mediastore::ingest::receive(
+        body,
+        Some("a.webp".into()),
+        &store,
+        &Limits::default(),
+        Duration::from_secs(5),
+    )
+    .await
+}
+
 /// `fuzz/regressions/ingest-invalid-vp8-header` (target `ingest`). A WebP whose chunks the
 /// metadata filter walks, but whose VP8 header the dimension reader cannot read: `imagesize`
 /// says so with an `InvalidData` I/O error, which was taken for a storage fault (500). It is
@@ -49,17 +65,7 @@ const FRAMING: usize = 2;
 #[tokio::test]
 async fn an_unreadable_image_header_is_an_invalid_image_not_a_storage_error() {
     let input = include_bytes!("../../fuzz/regressions/ingest-invalid-vp8-header");
-    let (_dir, store) = prepared_directory().await;
-    let body =
-        futures_util::stream::iter([Ok::<_, Infallible>(Bytes::from_static(&input[FRAMING..]))]);
-    let received = mediastore::ingest::receive(
-        body,
-        Some("a.webp".into()),
-        &store,
-        &Limits::default(),
-        Duration::from_secs(5),
-    )
-    .await;
+    let received = receive_as_webp(&input[FRAMING..]).await;
     assert!(
         matches!(
             received,
@@ -77,16 +83,7 @@ async fn webp_at_offset_8_without_riff_is_not_a_webp() {
     use mediastore::media::{Sniffed, sniff};
     let input = include_bytes!("../../fuzz/regressions/image_header-webp-without-riff");
     assert_eq!(sniff(input), Sniffed::Unknown);
-    let (_dir, store) = prepared_directory().await;
-    let body = futures_util::stream::iter([Ok::<_, Infallible>(Bytes::from_static(input))]);
-    let received = mediastore::ingest::receive(
-        body,
-        Some("a.webp".into()),
-        &store,
-        &Limits::default(),
-        Duration::from_secs(5),
-    )
-    .await;
+    let received = receive_as_webp(input).await;
     assert!(
         matches!(
             received,

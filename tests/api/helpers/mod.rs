@@ -10,8 +10,9 @@ mod stack;
 mod storage;
 
 pub use app::{
-    API_KEY, TestApp, spawn_app, spawn_app_on_postgres, spawn_app_with, spawn_app_with_clock,
-    spawn_process, spawn_process_on, spawn_process_with, wait_until, wait_until_within,
+    API_KEY, TestApp, free_port, spawn_app, spawn_app_on_postgres, spawn_app_with,
+    spawn_app_with_clock, spawn_process, spawn_process_on, spawn_process_with, wait_until,
+    wait_until_within,
 };
 pub use http::{BOUNDARY, assert_problem, detail, file_part, metric_sample, split_multipart};
 pub use lifecycle::{assert_gc_expired_only, assert_two_sweepers_share_the_work, stdout};
