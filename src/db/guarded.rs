@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    DbError, JobRow, JobStats, MapError, MediaRecord, MediaRepo, OutboxRow, OutboxStats, Queue,
-    Retry, TokenQuota,
+    DbError, JobRow, JobStats, MapError, MediaRecord, MediaRepo, NewUpload, OutboxRow, OutboxStats,
+    Queue, Retry,
 };
 use crate::breaker::Breaker;
 use crate::media::{MapItem, StoredName};
@@ -127,12 +127,8 @@ impl MediaRepo for Guarded {
         self.guard(self.records.ping()).await
     }
 
-    async fn insert_all(
-        &self,
-        records: &[MediaRecord],
-        quota: Option<TokenQuota>,
-    ) -> Result<(), DbError> {
-        self.guard(self.records.insert_all(records, quota)).await
+    async fn insert_all(&self, uploads: &[NewUpload]) -> Result<(), DbError> {
+        self.guard(self.records.insert_all(uploads)).await
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError> {

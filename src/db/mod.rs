@@ -60,6 +60,13 @@ pub struct TokenQuota {
     pub max_files: u32,
 }
 
+/// One upload request's records, and the budget of the token it came with, if any.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub records: Vec<MediaRecord>,
+    pub quota: Option<TokenQuota>,
+}
+
 impl MediaRecord {
     /// The record's blob name; a record whose name is not a stored name is corrupt.
     pub fn stored_name(&self) -> Result<StoredName, DbError> {
@@ -99,6 +106,14 @@ pub enum DbError {
     Unavailable(#[from] Open),
     #[error("the upload token's limit of {max_files} files in all is reached")]
     TokenQuota { max_files: u32 },
+    /// The database was unavailable for the group of uploads (group commit) this one was in.
+    #[error("the database was unavailable for a group of uploads: {reason}")]
+    GroupUnavailable {
+        reason: String,
+        retry_after: Duration,
+    },
+    #[error("the upload recorder has stopped")]
+    RecorderStopped,
 }
 
 impl DbError {
@@ -106,7 +121,10 @@ impl DbError {
     /// shutting down), rather than a refusal of this request or a bug.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Self::Timeout(_) | Self::Unavailable(_) => true,
+            Self::Timeout(_)
+            | Self::Unavailable(_)
+            | Self::GroupUnavailable { .. }
+            | Self::RecorderStopped => true,
             Self::Sqlx(e) => match e {
                 sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
@@ -151,6 +169,7 @@ impl DbError {
     pub fn retry_after(&self) -> Duration {
         match self {
             Self::Unavailable(open) => open.retry_after,
+            Self::GroupUnavailable { retry_after, .. } => *retry_after,
             _ => Duration::from_secs(2),
         }
     }
@@ -181,13 +200,10 @@ pub trait MediaRepo: Queue + Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), DbError>;
 
-    /// Inserts every record in one transaction: all of them or none. With a `quota`, none if
-    /// its token would then have stored more than its `max_files`.
-    async fn insert_all(
-        &self,
-        records: &[MediaRecord],
-        quota: Option<TokenQuota>,
-    ) -> Result<(), DbError>;
+    /// Inserts the records of every upload in one transaction: all of them or none (group
+    /// commit passes the uploads that finished together). None if a token with a quota would
+    /// then have stored more than its `max_files`.
+    async fn insert_all(&self, uploads: &[NewUpload]) -> Result<(), DbError>;
 
     async fn find(&self, id: Uuid) -> Result<Option<MediaRecord>, DbError>;
 

@@ -1,5 +1,6 @@
 //! PostgreSQL: the production database, shared by any number of instances.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -9,7 +10,7 @@ use uuid::Uuid;
 
 use super::queue::{self, record_events};
 use super::{
-    DbError, EventType, MapError, MediaRecord, MediaRepo, PoolOptions, TokenQuota, WriteAlong, sql,
+    DbError, EventType, MapError, MediaRecord, MediaRepo, NewUpload, PoolOptions, WriteAlong, sql,
 };
 use crate::media::MapItem;
 
@@ -59,30 +60,34 @@ impl MediaRepo for PostgresRepo {
         Ok(())
     }
 
-    async fn insert_all(
-        &self,
-        records: &[MediaRecord],
-        quota: Option<TokenQuota>,
-    ) -> Result<(), DbError> {
+    async fn insert_all(&self, uploads: &[NewUpload]) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
-        if let Some(quota) = quota {
-            // Uploads with one token queue here until the one before has committed, so each
-            // counts the others' files (READ COMMITTED would not see them otherwise).
+        // Uploads with one token queue here until the one before has committed, so each counts
+        // the others' files (READ COMMITTED would not see them otherwise). In token order, so
+        // that two groups holding the same tokens cannot deadlock.
+        let tokens: BTreeSet<Uuid> = uploads
+            .iter()
+            .filter_map(|upload| Some(upload.quota?.token))
+            .collect();
+        for token in tokens {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(quota.token.to_string())
+                .bind(token.to_string())
                 .execute(&mut *tx)
                 .await?;
         }
-        sql::insert_each!(tx, records, std::convert::identity);
-        sql::check_quota!(tx, quota);
-        record_events!(
-            tx,
-            self.along,
-            EventType::Uploaded,
-            records,
-            Utc::now(),
-            std::convert::identity
-        );
+        let now = Utc::now();
+        for upload in uploads {
+            sql::insert_each!(tx, &upload.records, std::convert::identity);
+            sql::check_quota!(tx, upload.quota);
+            record_events!(
+                tx,
+                self.along,
+                EventType::Uploaded,
+                &upload.records,
+                now,
+                std::convert::identity
+            );
+        }
         tx.commit().await?;
         self.along.wake(!self.along.event_sinks.is_empty());
         Ok(())

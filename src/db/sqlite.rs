@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::queue::{self, record_events};
 use super::{
-    DbError, EventType, MapError, MediaRecord, MediaRepo, PoolOptions, TokenQuota, WriteAlong, sql,
+    DbError, EventType, MapError, MediaRecord, MediaRepo, NewUpload, PoolOptions, WriteAlong, sql,
 };
 use crate::media::MapItem;
 
@@ -73,22 +73,21 @@ impl MediaRepo for SqliteRepo {
         Ok(())
     }
 
-    async fn insert_all(
-        &self,
-        records: &[MediaRecord],
-        quota: Option<TokenQuota>,
-    ) -> Result<(), DbError> {
+    async fn insert_all(&self, uploads: &[NewUpload]) -> Result<(), DbError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sql::insert_each!(tx, records, timestamp);
-        sql::check_quota!(tx, quota);
-        record_events!(
-            tx,
-            self.along,
-            EventType::Uploaded,
-            records,
-            Utc::now(),
-            timestamp
-        );
+        let now = Utc::now();
+        for upload in uploads {
+            sql::insert_each!(tx, &upload.records, timestamp);
+            sql::check_quota!(tx, upload.quota);
+            record_events!(
+                tx,
+                self.along,
+                EventType::Uploaded,
+                &upload.records,
+                now,
+                timestamp
+            );
+        }
         tx.commit().await?;
         self.along.wake(!self.along.event_sinks.is_empty());
         Ok(())

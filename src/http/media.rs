@@ -64,8 +64,8 @@ pub async fn upload(
         let limits = upload_form::limits_for(&state.settings.limits, gate.token.as_ref());
         let files = upload_form::receive_files(&state, &limits, &req, payload).await?;
         let bytes: u64 = files.iter().map(|file| file.staged.len).sum();
-        let (blobs, repo) = (state.blobs.clone(), state.repo.clone());
-        let records = ingest::store_all(blobs, repo, files, gate.token).await?;
+        let (blobs, recorder) = (state.blobs.clone(), state.recorder.clone());
+        let records = ingest::store_all(blobs, recorder, files, gate.token).await?;
         ::metrics::counter!(metrics::UPLOAD_BYTES).increment(bytes);
         Ok::<_, ApiError>(records)
     }

@@ -7,6 +7,7 @@ use tokio::sync::Semaphore;
 use super::access::Access;
 use crate::config::Settings;
 use crate::db::MediaRepo;
+use crate::ingest::GroupCommit;
 use crate::storage::BlobStore;
 use crate::variants::Variants;
 
@@ -15,6 +16,8 @@ pub struct AppState {
     /// The records, behind the id → stored name cache.
     pub repo: Arc<dyn MediaRepo>,
     pub blobs: BlobStore,
+    /// Records uploads, several to a transaction when they finish together.
+    pub recorder: GroupCommit,
     /// One permit per upload allowed to run at once (`MAX_CONCURRENT_UPLOADS`).
     pub upload_slots: Arc<Semaphore>,
     /// Shared with the job worker, so that a variant is made once whoever asks first.
@@ -39,8 +42,10 @@ impl AppState {
             settings.upload_queue_timeout,
         ));
         let access = Access::new(&settings);
+        let writers = GroupCommit::writers_for(&settings.database_url);
         Self {
             access,
+            recorder: GroupCommit::spawn(repo.clone(), writers),
             settings,
             repo,
             blobs,

@@ -4,10 +4,12 @@
 //!    magic-byte sniff run on them, then through the metadata filter (GPS, EXIF, XMP, IPTC
 //!    out; pixels untouched) and SHA-1; the finished file's header gives its dimensions.
 //! 2. [`store_all`]: a whole request's files are committed to the blob store and recorded in
-//!    one transaction, or, if anything fails, neither.
+//!    one transaction, or, if anything fails, neither. Requests that get there at the same
+//!    moment share that transaction ([`GroupCommit`]).
 //!
 //! Nothing here knows HTTP: the body is any stream of byte chunks.
 
+mod group_commit;
 mod store;
 
 use std::fmt::Display;
@@ -25,6 +27,7 @@ use crate::media::{
 };
 use crate::storage::{BlobStore, Staged, StagedFile, StorageError};
 
+pub use group_commit::{GROUP_SIZE, GroupCommit};
 pub use store::store_all;
 
 /// A complete, valid upload waiting in the staging area for its final name.

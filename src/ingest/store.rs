@@ -1,18 +1,17 @@
 //! The last step of an upload: every file of the request committed to the blob store and
 //! recorded in one transaction, all or nothing.
 
-use std::sync::Arc;
-
 use uuid::Uuid;
 
-use super::{IngestError, Received};
+use super::{GroupCommit, IngestError, Received};
 use crate::access::UploadClaims;
-use crate::db::{MediaRecord, MediaRepo, TokenQuota};
+use crate::db::{MediaRecord, NewUpload, TokenQuota};
 use crate::media::StoredName;
 use crate::storage::BlobStore;
 
-/// Moves every file to its final name and records them all in one transaction; returns the
-/// records in the files' order. If anything fails, the blobs already stored are removed again.
+/// Moves every file to its final name and records them all in one transaction (shared with
+/// the uploads that finish at the same moment: [`GroupCommit`]); returns the records in the
+/// files' order. If anything fails, the blobs already stored are removed again.
 /// Files that came with an upload token record its id and owner hint, and count against its
 /// `max_files` in that transaction.
 ///
@@ -20,7 +19,7 @@ use crate::storage::BlobStore;
 /// cannot stop it half way and leave blobs without records.
 pub async fn store_all(
     blobs: BlobStore,
-    repo: Arc<dyn MediaRepo>,
+    recorder: GroupCommit,
     files: Vec<Received>,
     token: Option<UploadClaims>,
 ) -> Result<Vec<MediaRecord>, IngestError> {
@@ -29,7 +28,7 @@ pub async fn store_all(
             blobs: blobs.clone(),
             names: Vec::new(),
         };
-        let recorded = commit_and_record(&blobs, &*repo, files, token, &mut unrecorded).await;
+        let recorded = commit_and_record(&blobs, &recorder, files, token, &mut unrecorded).await;
         // On failure the blobs go before the answer, so a refused upload (over a token's
         // max_files, say) leaves nothing by the time the client hears of it.
         match &recorded {
@@ -44,7 +43,7 @@ pub async fn store_all(
 /// Commits each file, noting its name in `unrecorded`, then records them all.
 async fn commit_and_record(
     blobs: &BlobStore,
-    repo: &dyn MediaRepo,
+    recorder: &GroupCommit,
     files: Vec<Received>,
     token: Option<UploadClaims>,
     unrecorded: &mut Unrecorded,
@@ -83,8 +82,9 @@ async fn commit_and_record(
             upload_token: token.as_ref().map(|claims| claims.id),
         });
     }
-    repo.insert_all(&records, quota).await?;
-    Ok(records)
+    let upload = NewUpload { records, quota };
+    recorder.record(upload.clone()).await?;
+    Ok(upload.records)
 }
 
 /// Sizes and dimensions are bounded far below `i64::MAX` by the upload limits, so this only

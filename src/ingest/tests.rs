@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 
-use super::{IngestError, Received, receive, store_all};
+use super::{GroupCommit, IngestError, Received, receive, store_all};
 use crate::config::Limits;
 use crate::db::{self, MediaRepo};
 use crate::storage::BlobStore;
@@ -19,6 +19,7 @@ struct Fixture {
     dir: tempfile::TempDir,
     blobs: BlobStore,
     repo: Arc<dyn MediaRepo>,
+    recorder: GroupCommit,
 }
 
 async fn fixture() -> Fixture {
@@ -28,7 +29,13 @@ async fn fixture() -> Fixture {
     let url = format!("sqlite://{}", dir.path().join("media.db").display());
     let repo = db::connect(&url, 2).await.unwrap();
     repo.migrate().await.unwrap();
-    Fixture { dir, blobs, repo }
+    let recorder = GroupCommit::spawn(repo.clone(), 1);
+    Fixture {
+        dir,
+        blobs,
+        repo,
+        recorder,
+    }
 }
 
 impl Fixture {
@@ -82,7 +89,7 @@ async fn a_file_streamed_in_small_chunks_is_stored_and_recorded_under_its_sha1()
         (received.dimensions.width, received.dimensions.height),
         (300, 200)
     );
-    let records = store_all(f.blobs.clone(), f.repo.clone(), vec![received], None)
+    let records = store_all(f.blobs.clone(), f.recorder.clone(), vec![received], None)
         .await
         .unwrap();
     let name = records[0].stored_name().unwrap();
@@ -134,7 +141,13 @@ async fn when_recording_fails_the_blobs_already_committed_are_removed() {
         .await
         .unwrap();
 
-    let failed = store_all(f.blobs.clone(), f.repo.clone(), vec![first, second], None).await;
+    let failed = store_all(
+        f.blobs.clone(),
+        f.recorder.clone(),
+        vec![first, second],
+        None,
+    )
+    .await;
     assert!(matches!(failed, Err(IngestError::Db(_))), "{failed:?}");
     // The clean-up runs in a task of its own; give it a moment.
     for _ in 0..100 {

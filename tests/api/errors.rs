@@ -1,5 +1,6 @@
 //! Every error, including routing and extractor errors, is problem+json.
 
+use mediastore::db::NewUpload;
 use mediastore::http::{ApiError, ErrorCode};
 
 use crate::helpers::{Stack, assert_problem, sha1_hex, spawn_app};
@@ -92,7 +93,11 @@ async fn a_write_that_breaks_a_constraint_is_a_409_conflict_not_a_500(stack: Sta
     let repo = app.repo(1).await;
     let record = repo.find(media.id).await.unwrap().expect("the record");
 
-    let refused = repo.insert_all(&[record], None).await.unwrap_err();
+    let upload = NewUpload {
+        records: vec![record],
+        quota: None,
+    };
+    let refused = repo.insert_all(&[upload]).await.unwrap_err();
 
     assert!(refused.is_conflict(), "{refused:?}");
     assert!(!refused.is_unavailable(), "{refused:?}");

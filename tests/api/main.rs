@@ -17,6 +17,7 @@ mod errors;
 mod events;
 mod faults;
 mod fuzz_regressions;
+mod group_commit;
 mod health;
 mod layering;
 mod lifecycle;

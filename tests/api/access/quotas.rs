@@ -4,9 +4,9 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use super::{Carried, Service, accepted_files, token_app};
+use super::{Carried, KEY_A, Service, accepted_files, signing_keys, token_app};
 use crate::helpers::Stack;
-use crate::helpers::{TestApp, assert_problem, detail, wait_until};
+use crate::helpers::{TestApp, assert_problem, detail, spawn_app_with, wait_until};
 use crate::images;
 use crate::matrix;
 
@@ -17,6 +17,7 @@ matrix!(dbs = [sqlite, postgres], stores = [fs];
 );
 matrix!(all;
     concurrent_uploads_with_one_token_store_exactly_max_files,
+    an_upload_over_max_files_fails_alone_in_its_group,
     when_max_files_refuses_an_upload_its_blobs_are_gone_by_the_answer,
 );
 // Two instances share the bucket as well as the database, so the test sees every blob.
@@ -114,6 +115,48 @@ async fn concurrent_uploads_with_one_token_store_exactly_max_files(stack: Stack)
     let token = app.mint_token(json!({"max_files": 3})).await;
     let uploads = (0..6).map(|i| app.upload_with_token(images::png(4 + i, 4), &token));
     let kept = three_kept_three_refused(join_all(uploads).await).await;
+    assert_kept_exactly(&app, &kept).await;
+}
+
+/// Uploads held at a locked database are recorded as one group (group commit). The group is
+/// over one token's `max_files`; only that token's extra upload is refused, the rest are kept.
+async fn an_upload_over_max_files_fails_alone_in_its_group(stack: Stack) {
+    let app = spawn_app_with(stack, |s| {
+        s.access.upload_auth = Some(mediastore::config::UploadAuth::Token);
+        s.access.signing_keys = signing_keys(&[KEY_A]);
+        s.database_timeout = std::time::Duration::from_secs(30); // far past the lock
+    })
+    .await;
+    let limited = app.mint_token(json!({"max_files": 1})).await;
+    let open = app.mint_token(json!({})).await;
+    let lock = app.hold_write_lock().await;
+    let uploads = join_all((0..6).map(|i| {
+        let token = if i < 2 { &limited } else { &open };
+        app.upload_with_token(images::png(4 + i, 4), token)
+    }));
+    let release = async {
+        wait_until("every upload's blob is stored", || async {
+            app.everything_stored().await.len() == 6
+        })
+        .await;
+        lock.release().await;
+    };
+    let (responses, ()) = tokio::join!(uploads, release);
+
+    let mut kept = Vec::new();
+    let mut statuses = Vec::new();
+    for response in responses {
+        statuses.push(response.status().as_u16());
+        match response.status().as_u16() {
+            201 => kept.extend(accepted_files(response).await),
+            _ => drop(assert_problem(response, 413, "too_many_files").await),
+        }
+    }
+    let (limited_statuses, open_statuses) = statuses.split_at(2);
+    assert_eq!(open_statuses, [201; 4], "{statuses:?}");
+    let mut limited_statuses = limited_statuses.to_vec();
+    limited_statuses.sort();
+    assert_eq!(limited_statuses, [201, 413], "{statuses:?}");
     assert_kept_exactly(&app, &kept).await;
 }
 

@@ -128,3 +128,43 @@ impl TestApp {
         mediastore::storage::BlobStore::new(&self.settings.storage).expect("the store builds")
     }
 }
+
+/// Another client's transaction holding the write lock of an app's database: the app's writes
+/// wait until [`WriteLock::release`] (or fail, if that takes longer than their timeout).
+pub enum WriteLock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl TestApp {
+    pub async fn hold_write_lock(&self) -> WriteLock {
+        let url = &self.settings.database_url;
+        match self.stack.db {
+            Db::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                WriteLock::Sqlite(c)
+            }
+            Db::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                // Readers go on; every INSERT into media waits.
+                for sql in ["BEGIN", "LOCK TABLE media IN EXCLUSIVE MODE"] {
+                    sqlx::query(sql).execute(&mut c).await.unwrap();
+                }
+                WriteLock::Postgres(c)
+            }
+        }
+    }
+}
+
+impl WriteLock {
+    pub async fn release(self) {
+        match self {
+            Self::Sqlite(mut c) => drop(sqlx::query("ROLLBACK").execute(&mut c).await.unwrap()),
+            Self::Postgres(mut c) => drop(sqlx::query("ROLLBACK").execute(&mut c).await.unwrap()),
+        }
+    }
+}
