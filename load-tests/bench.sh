@@ -97,6 +97,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# ---------------------------------------------------------------- memory warm-up
+# On a fresh virtual machine the first write to each page of RAM costs a fault in the
+# hypervisor: writing a new 3 GB file into the page cache ran at 0.4 GB/s on such a machine,
+# and at 3.5 GB/s once its memory had been touched. Touch the free memory once, so that every
+# run, and the floor, measures the service and the disk rather than the VM's first touch.
+log "touching the free memory once (a fresh VM's first-touch faults)"
+python3 - <<'PY'
+import mmap
+available = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemAvailable:"))
+size = max(0, available * 1024 - (2 << 30)) // 4096 * 4096
+if size:
+    memory = mmap.mmap(-1, size)
+    for offset in range(0, size, 4096):
+        memory[offset] = 1
+PY
+
 # ---------------------------------------------------------------- build
 if [ "$BUILD" = 1 ]; then
   if [ -z "${MEDIASTORE_BIN:-}" ]; then
