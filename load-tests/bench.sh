@@ -242,7 +242,7 @@ run_wrk() {
   [ "$db" = "-" ] || save_peak "$id"
 }
 
-NGINX_SOURCE="" NGINX_NAME=""
+NGINX_SOURCE="" NGINX_NAME="" NGINX_VARIANT=""
 
 # bench_big_upload DB: one 1 GiB PNG (a valid 8000 × 6000 header, then one big IDAT chunk)
 # uploaded with MAX_FILE_BYTES=2 GiB; the service's peak RSS during it, less its RSS before.
@@ -328,6 +328,10 @@ bench_db() {
   read -r id name <<<"$target"
   run_wrk download-by-id "$db" "http://127.0.0.1:$PORT/v1/media/$id"
   run_wrk download-by-name "$db" "http://127.0.0.1:$PORT/v1/files/$name"
+  # A cached variant of the same file: the first request makes and keeps it (unless the eager
+  # job already has), wrk then measures it served, against nginx on the kept file below.
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/v1/files/$name/variants/card"
+  run_wrk variant-card "$db" "http://127.0.0.1:$PORT/v1/files/$name/variants/card"
   # Signed against public downloads of the same file, interleaved: a second service with
   # DOWNLOAD_AUTH=signed on the same database and files, both up at once, three rounds of each
   # in turn, so that a slow moment of the machine hits both alike (the table takes medians).
@@ -353,6 +357,8 @@ bench_db() {
   stop_service
   if [ -z "$NGINX_SOURCE" ]; then
     NGINX_SOURCE="$dir/uploads" NGINX_NAME=$name
+    # Kept variants are named by their geometry: `card` is 640x480, cover (VARIANTS default).
+    NGINX_VARIANT=$(cd "$dir/uploads/variants" && find . -path "*/$name/cover-640x480.*" -type f | head -n 1)
     bench_big_upload "$db"
   fi
 }
@@ -403,9 +409,12 @@ http {
   fastcgi_temp_path $TMP/nginx/fastcgi;
   uwsgi_temp_path $TMP/nginx/uwsgi;
   scgi_temp_path $TMP/nginx/scgi;
-  types { image/jpeg jpg; image/png png; image/gif gif; image/webp webp; }
+  types { image/jpeg jpg; image/png png; image/gif gif; image/webp webp; image/avif avif; }
   server {
     listen 127.0.0.1:$NGINX_PORT;
+    location /variants/ {
+      alias $NGINX_SOURCE/variants/;
+    }
     location ~ "^/v1/files/(([0-9a-f]{2})[0-9a-f]{38}-[0-9]{13}\.(jpg|png|gif|webp))$" {
       alias $NGINX_SOURCE/\$2/\$1;
     }
@@ -418,6 +427,11 @@ EOF
   for _ in $(seq 1 50); do curl -fsS -o /dev/null "$url" 2>/dev/null && break; sleep 0.1; done
   if curl -fsS -o /dev/null "$url"; then
     run_wrk nginx - "$url"
+    if [ -n "$NGINX_VARIANT" ]; then
+      run_wrk nginx-variant - "http://127.0.0.1:$NGINX_PORT/variants/${NGINX_VARIANT#./}"
+    else
+      log "no kept card variant found for nginx"
+    fi
   else
     log "nginx does not serve $url; its log:"
     cat "$TMP/nginx/error.log" >&2 || true
