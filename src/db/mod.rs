@@ -297,6 +297,11 @@ impl PoolOptions {
     }
 }
 
+/// Whether `url` names a SQLite database (otherwise it is PostgreSQL).
+pub fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
 /// Opens the database `url` names (`sqlite:` or `postgres://`) with default timeouts.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn MediaRepo>, DbError> {
     connect_with(url, &PoolOptions::new(max_connections)).await
@@ -305,7 +310,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn MediaRep
 /// Opens the database `url` names: the pool, every call bounded and behind a breaker, and the
 /// name cache in front (so downloads by id already seen keep working while it is down).
 pub async fn connect_with(url: &str, options: &PoolOptions) -> Result<Arc<dyn MediaRepo>, DbError> {
-    let repo: Box<dyn MediaRepo> = if url.starts_with("sqlite:") {
+    let repo: Box<dyn MediaRepo> = if is_sqlite(url) {
         Box::new(SqliteRepo::connect(url, options).await?)
     } else {
         Box::new(PostgresRepo::connect(url, options).await?)
@@ -313,7 +318,7 @@ pub async fn connect_with(url: &str, options: &PoolOptions) -> Result<Arc<dyn Me
     let breaker = Breaker::new("database", options.breaker_threshold, options.breaker_open);
     // SQLite is a file of this process: a call that takes long waits for the write lock (its
     // busy timeout), it is never "down", so its calls are only bounded against a hang.
-    let timeout = if url.starts_with("sqlite:") {
+    let timeout = if is_sqlite(url) {
         sqlite_wait(options) * 2
     } else {
         options.timeout

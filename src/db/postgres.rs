@@ -75,19 +75,7 @@ impl MediaRepo for PostgresRepo {
                 .execute(&mut *tx)
                 .await?;
         }
-        let now = Utc::now();
-        for upload in uploads {
-            sql::insert_each!(tx, &upload.records, std::convert::identity);
-            sql::check_quota!(tx, upload.quota);
-            record_events!(
-                tx,
-                self.along,
-                EventType::Uploaded,
-                &upload.records,
-                now,
-                std::convert::identity
-            );
-        }
+        sql::insert_uploads!(tx, self.along, uploads, std::convert::identity);
         tx.commit().await?;
         self.along.wake(!self.along.event_sinks.is_empty());
         Ok(())

@@ -86,4 +86,24 @@ macro_rules! check_quota {
     };
 }
 
-pub(super) use {apply_mapping, check_quota, insert_each};
+/// Inside `$tx`: each upload's records, its token's quota checked against them, and their
+/// `media.uploaded` events; several uploads when they were grouped (group commit).
+macro_rules! insert_uploads {
+    ($tx:expr, $along:expr, $uploads:expr, $time:expr) => {
+        let now = chrono::Utc::now();
+        for upload in $uploads {
+            $crate::db::sql::insert_each!($tx, &upload.records, $time);
+            $crate::db::sql::check_quota!($tx, upload.quota);
+            $crate::db::queue::record_events!(
+                $tx,
+                $along,
+                $crate::db::EventType::Uploaded,
+                &upload.records,
+                now,
+                $time
+            );
+        }
+    };
+}
+
+pub(super) use {apply_mapping, check_quota, insert_each, insert_uploads};

@@ -75,19 +75,7 @@ impl MediaRepo for SqliteRepo {
 
     async fn insert_all(&self, uploads: &[NewUpload]) -> Result<(), DbError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let now = Utc::now();
-        for upload in uploads {
-            sql::insert_each!(tx, &upload.records, timestamp);
-            sql::check_quota!(tx, upload.quota);
-            record_events!(
-                tx,
-                self.along,
-                EventType::Uploaded,
-                &upload.records,
-                now,
-                timestamp
-            );
-        }
+        sql::insert_uploads!(tx, self.along, uploads, timestamp);
         tx.commit().await?;
         self.along.wake(!self.along.event_sinks.is_empty());
         Ok(())

@@ -48,7 +48,7 @@ impl GroupCommit {
 
     /// How many transactions may be in flight for the database at `url`.
     pub fn writers_for(url: &str) -> usize {
-        if url.starts_with("sqlite:") { 1 } else { 4 }
+        if crate::db::is_sqlite(url) { 1 } else { 4 }
     }
 
     /// Records `upload` in the next transaction; returns once that transaction has committed
