@@ -30,7 +30,8 @@ pub struct GroupCommit {
 #[derive(Debug)]
 struct Waiting {
     upload: NewUpload,
-    recorded: oneshot::Sender<Result<(), DbError>>,
+    /// The upload back once it is recorded, so its records need no copy.
+    recorded: oneshot::Sender<Result<NewUpload, DbError>>,
 }
 
 impl GroupCommit {
@@ -51,9 +52,9 @@ impl GroupCommit {
         if crate::db::is_sqlite(url) { 1 } else { 4 }
     }
 
-    /// Records `upload` in the next transaction; returns once that transaction has committed
-    /// (or failed for this upload).
-    pub async fn record(&self, upload: NewUpload) -> Result<(), DbError> {
+    /// Records `upload` in the next transaction; returns it once that transaction has
+    /// committed (or the error, if it failed for this upload).
+    pub async fn record(&self, upload: NewUpload) -> Result<NewUpload, DbError> {
         let (recorded, outcome) = oneshot::channel();
         self.waiting
             .send(Waiting { upload, recorded })
@@ -99,8 +100,8 @@ async fn commit(repo: &dyn MediaRepo, group: Vec<Waiting>) {
     if uploads.len() > 1 {
         match repo.insert_all(&uploads).await {
             Ok(()) => {
-                for answer in answers {
-                    let _ = answer.send(Ok(()));
+                for (upload, answer) in uploads.into_iter().zip(answers) {
+                    let _ = answer.send(Ok(upload));
                 }
                 return;
             }
@@ -123,6 +124,6 @@ async fn commit(repo: &dyn MediaRepo, group: Vec<Waiting>) {
     // An answer nobody waits for any more is dropped: its upload's task has ended.
     for (upload, answer) in uploads.into_iter().zip(answers) {
         let recorded = repo.insert_all(std::slice::from_ref(&upload)).await;
-        let _ = answer.send(recorded);
+        let _ = answer.send(recorded.map(|()| upload));
     }
 }

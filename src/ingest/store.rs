@@ -82,9 +82,8 @@ async fn commit_and_record(
             upload_token: token.as_ref().map(|claims| claims.id),
         });
     }
-    let upload = NewUpload { records, quota };
-    recorder.record(upload.clone()).await?;
-    Ok(upload.records)
+    let recorded = recorder.record(NewUpload { records, quota }).await?;
+    Ok(recorded.records)
 }
 
 /// Sizes and dimensions are bounded far below `i64::MAX` by the upload limits, so this only
